@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both install what they need.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+
+.PHONY: install run test lint typecheck unit bench clean
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+install: $(UV)
+	$(UV) sync --frozen
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+typecheck: install
+	$(UV) run --frozen mypy
+
+test: install lint typecheck
+	$(UV) run --frozen python -m forloeb.testsetup
+	$(UV) run --frozen pytest
+
+run: install
+	$(UV) run --frozen python -m forloeb.run
+
+bench: install
+	$(UV) run --frozen python bench/resume_latency.py
+	$(UV) run --frozen python bench/dashboard.py
+
+clean:
+	rm -rf .forloeb .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,24 @@
+"""The single source of truth for deployments: every deployment is defined here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+COURSE_DEPLOYMENT = "forloeb"
+
+
+def course_deployment() -> RunnerDeployment:
+    from flows.course import course_flow
+
+    return course_flow.to_deployment(
+        name=COURSE_DEPLOYMENT,
+        description="Et rådgivningsforløb for én kommune (startes af forloeb start).",
+        tags=["forloeb"],
+    )
+
+
+def all_deployments() -> list[RunnerDeployment]:
+    return [course_deployment()]

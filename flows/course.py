@@ -1,0 +1,130 @@
+"""The course flow: one flow run per course, from needs clarification to the revisit.
+
+The flow is generic: it walks the stages of the programme definition the course is pinned to.
+While it waits on people it is *suspended*: no process is held. After each resume the body
+runs again from the top; finished steps come back from the database or the task cache, so
+nothing is done twice and nobody is asked twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow, get_run_logger, suspend_flow_run
+from prefect.runtime import flow_run as current_flow_run
+
+from forloeb import course_ops
+from models.forms import get_form
+from models.programmes import ProgrammeDef, StageDef, StepDef, get_programme
+from models.tables import TaskStatus
+from tasks.course import (
+    activate_course,
+    apply_answer,
+    begin_stage,
+    complete_course,
+    finish_stage,
+    open_task,
+    schedule_meeting,
+    show_stage_in_prefect,
+)
+
+FLOW_NAME = "raadgivningsforloeb"
+
+
+def human_step(
+    course_id: int,
+    stage: StageDef,
+    step: StepDef,
+    key: str,
+    title: str,
+    meeting_key: str | None,
+) -> dict[str, Any]:
+    """Ask a person once and return the answer.
+
+    The database is asked first: a step whose answer is already stored and acted on returns at
+    once (no Prefect calls at all), so a replayed, retried or restarted run never asks again.
+    """
+    assert step.form is not None
+    state = course_ops.read_step(course_id, key)
+    if state is not None and state.applied and state.answer is not None:
+        return state.answer
+    open_task(
+        course_id, stage.key, key, step.form, title, step.assignee, step.due_working_days, meeting_key
+    )
+    if state is not None and state.status == TaskStatus.COMPLETED and state.answer is not None:
+        answer = state.answer
+    else:
+        form = get_form(step.form)
+        # timeout=None: a course may wait months; an expiring wait would fail the run.
+        received = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
+        answer = form.model_validate(received.model_dump()).model_dump(mode="json")
+    apply_answer(
+        course_id,
+        key,
+        answer,
+        meeting_key,
+        step.meeting.model_dump(mode="json") if step.meeting else None,
+    )
+    return answer
+
+
+def _answer_date(answers: dict[str, dict[str, Any]], ref: str) -> date:
+    step_key, _, field = ref.partition(".")
+    return date.fromisoformat(answers[step_key][field])
+
+
+def run_stage(
+    programme: ProgrammeDef,
+    stage: StageDef,
+    course_id: int,
+    answers: dict[str, dict[str, Any]],
+) -> None:
+    rounds = programme.rounds(stage, answers)
+    for round_no in range(1, rounds + 1):
+        for step in stage.steps:
+            key = programme.step_key(stage, step, round_no)
+            meeting_key = None
+            if step.meeting is not None:
+                meeting_key = step.meeting.kind if stage.repeat is None else f"{step.meeting.kind}-{round_no}"
+            if step.form is None:
+                assert step.meeting is not None and step.meeting.after is not None
+                on = course_ops.revisit_date(_answer_date(answers, step.meeting.after), step.meeting.months)
+                schedule_meeting(course_id, meeting_key or step.key, step.meeting.kind, on, step.meeting.at)
+                continue
+            title = step.title.format(n=round_no)
+            answers[key] = human_step(course_id, stage, step, key, title, meeting_key)
+
+
+def _mark_failed(flow: Any, flow_run: Any, state: Any) -> None:
+    course_ops.mark_course_failed(int(flow_run.parameters["course_id"]), str(state.message or "fejl"))
+
+
+@flow(name=FLOW_NAME, persist_result=True, on_failure=[_mark_failed], on_crashed=[_mark_failed])
+def course_flow(course_id: int) -> str:
+    """Run one advisory course from start to finish."""
+    logger = get_run_logger()
+    header = course_ops.course_header(course_id)
+    programme = get_programme(header.programme, header.programme_version)
+    flow_run_id = current_flow_run.id
+    activate_course(course_id, flow_run_id)
+    # Finished stages are skipped outright on a replay: their answers come from the database,
+    # so a resume late in the course costs no more Prefect calls than one early on.
+    done, answers = course_ops.progress(course_id)
+    total = len(programme.stages)
+    for position, stage in enumerate(programme.stages, start=1):
+        if stage.key in done:
+            continue
+        begin_stage(course_id, stage.key)
+        if flow_run_id:
+            show_stage_in_prefect(
+                flow_run_id,
+                f"{header.municipality} · {position}/{total} {stage.name}",
+                stage.key,
+                position,
+            )
+        run_stage(programme, stage, course_id, answers)
+        finish_stage(course_id, stage.key)
+    complete_course(course_id)
+    logger.info("Forløb %s for %s er afsluttet", course_id, header.municipality)
+    return "afsluttet"

@@ -1,0 +1,114 @@
+"""The one module outside flows/, tasks/ and deployments/ that talks to Prefect.
+
+Every Prefect failure is turned into a `ForloebError` a person can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from forloeb.errors import Conflict, OrchestratorUnavailable
+from forloeb.prefect_env import configure_prefect_env
+from forloeb.settings import get_settings
+
+configure_prefect_env()
+
+from prefect.client.orchestration import get_client  # noqa: E402
+from prefect.client.schemas.objects import StateType  # noqa: E402
+from prefect.exceptions import ObjectNotFound  # noqa: E402
+from prefect.settings import PREFECT_API_URL  # noqa: E402
+
+HOW_TO_START = "Start den med 'make run' (eller 'uv run prefect server start')."
+
+
+@dataclass(frozen=True)
+class RunState:
+    type: str
+    name: str
+    pause_key: str | None
+
+
+def api_url() -> str:
+    return str(PREFECT_API_URL.value() or "")
+
+
+def ensure_reachable() -> None:
+    """Fail fast, with a clear message, when the Prefect server is not running."""
+    url = api_url()
+    if not url:
+        return  # ephemeral/test server configured in-process
+    try:
+        response = httpx.get(url.rstrip("/") + "/health", timeout=3)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise OrchestratorUnavailable(
+            f"Prefect-serveren svarer ikke på {url}. {HOW_TO_START}", details=str(exc)
+        ) from None
+
+
+def _unavailable(exc: Exception) -> OrchestratorUnavailable:
+    return OrchestratorUnavailable(
+        f"Prefect-serveren svarer ikke på {api_url()}. {HOW_TO_START}", details=str(exc)
+    )
+
+
+def create_course_run(course_id: int, run_name: str, tags: list[str]) -> str:
+    """Create the course's flow run from its deployment; returns the flow run id."""
+    ensure_reachable()
+    deployment_name = get_settings().deployment
+    try:
+        with get_client(sync_client=True) as client:
+            try:
+                deployment = client.read_deployment_by_name(deployment_name)
+            except ObjectNotFound:
+                raise OrchestratorUnavailable(
+                    f"Deploymentet '{deployment_name}' findes ikke på Prefect-serveren. "
+                    "Start runneren med 'make run'."
+                ) from None
+            flow_run = client.create_flow_run_from_deployment(
+                deployment.id,
+                parameters={"course_id": course_id},
+                name=run_name,
+                tags=tags,
+                idempotency_key=f"forloeb-course-{course_id}",
+            )
+            return str(flow_run.id)
+    except httpx.HTTPError as exc:
+        raise _unavailable(exc) from None
+
+
+def run_state(flow_run_id: str) -> RunState:
+    ensure_reachable()
+    try:
+        with get_client(sync_client=True) as client:
+            flow_run = client.read_flow_run(UUID(flow_run_id))
+    except httpx.HTTPError as exc:
+        raise _unavailable(exc) from None
+    state = flow_run.state
+    if state is None:
+        return RunState("PENDING", "Pending", None)
+    return RunState(state.type.value, state.name, state.state_details.pause_key)
+
+
+def resume_course_run(flow_run_id: str, key: str, run_input: dict[str, Any]) -> None:
+    """Resume the course run waiting on `key` with the (already validated) answer."""
+    state = run_state(flow_run_id)
+    if state.type != StateType.PAUSED.value or state.pause_key != key:
+        waiting_on = f"venter på '{state.pause_key}'" if state.pause_key else f"er {state.name}"
+        raise Conflict(
+            f"Forløbets flow-kørsel venter ikke på denne opgave lige nu (den {waiting_on}). "
+            "Intet er ændret."
+        )
+    try:
+        with get_client(sync_client=True) as client:
+            result = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
+    except httpx.HTTPError as exc:
+        raise _unavailable(exc) from None
+    if result.status.value != "ACCEPT":
+        reason = getattr(result.details, "reason", "") or "ukendt årsag"
+        raise Conflict(f"Prefect afviste at genoptage forløbet: {reason}")
+

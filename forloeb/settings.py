@@ -1,0 +1,46 @@
+"""One `Settings` object, read lazily from the environment (prefix ``FORLOEB_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FORLOEB_", extra="ignore")
+
+    data_dir: Path = PROJECT_ROOT / ".forloeb"
+    """Where `make run` keeps the app database, the Prefect home and logs."""
+
+    database_url: str | None = None
+    """Any SQLAlchemy URL; defaults to a SQLite file in `data_dir`."""
+
+    prefect_ui_url: str = "http://127.0.0.1:4200"
+    """Base URL of the Prefect UI, for links from the CLI and the dashboard."""
+
+    deployment: str = "raadgivningsforloeb/forloeb"
+    """The course flow's deployment, as `flow-name/deployment-name`."""
+
+    timezone: str = "Europe/Copenhagen"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'forloeb.db'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def flow_run_url(flow_run_id: str | None) -> str | None:
+    """Link to a flow run in the Prefect UI."""
+    if not flow_run_id:
+        return None
+    return f"{get_settings().prefect_ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"

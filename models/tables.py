@@ -1,0 +1,158 @@
+"""Application tables (SQLModel). The app database is the source of truth for courses;
+Prefect owns execution. No prefect import here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from forloeb.clock import now
+
+
+def _ts(**kwargs: Any) -> Any:
+    """A timezone-aware timestamp column."""
+    return Field(sa_column=Column(DateTime(timezone=True), **kwargs))
+
+
+class CourseStatus(StrEnum):
+    STARTING = "starter"
+    ACTIVE = "aktiv"
+    COMPLETED = "afsluttet"
+    FAILED = "fejlet"
+    CANCELLED = "annulleret"
+
+
+ACTIVE_STATUSES = (CourseStatus.STARTING, CourseStatus.ACTIVE)
+
+
+class StageStatus(StrEnum):
+    PLANNED = "planlagt"
+    ACTIVE = "igang"
+    DONE = "afsluttet"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "aaben"
+    COMPLETED = "udfoert"
+
+
+class MeetingStatus(StrEnum):
+    PLANNED = "planlagt"
+    HELD = "afholdt"
+    CANCELLED = "aflyst"
+
+
+class Municipality(SQLModel, table=True):
+    code: int = Field(primary_key=True)
+    name: str = Field(index=True, unique=True)
+    region: str = Field(index=True)
+
+
+class Course(SQLModel, table=True):
+    __table_args__ = (
+        # At most one active course per municipality and programme, enforced by the database
+        # too, so two consultants starting at once cannot both succeed.
+        Index(
+            "uq_course_active",
+            "municipality_code",
+            "programme",
+            unique=True,
+            sqlite_where=text("status IN ('starter', 'aktiv')"),
+            postgresql_where=text("status IN ('starter', 'aktiv')"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    municipality_code: int = Field(foreign_key="municipality.code", index=True)
+    programme: str = Field(index=True)
+    programme_version: int
+    consultant: str = Field(index=True)
+    start_date: date
+    status: CourseStatus = Field(default=CourseStatus.STARTING, index=True)
+    current_stage: str | None = Field(default=None, index=True)
+    current_stage_since: datetime | None = _ts(nullable=True)
+    flow_run_id: str | None = Field(default=None, index=True)
+    created_at: datetime = _ts(nullable=False, default=now)
+    completed_at: datetime | None = _ts(nullable=True)
+
+
+class StageRun(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("course_id", "stage_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    stage_key: str
+    position: int
+    name: str
+    status: StageStatus = Field(default=StageStatus.PLANNED)
+    planned_start: date
+    planned_end: date
+    actual_start: datetime | None = _ts(nullable=True)
+    actual_end: datetime | None = _ts(nullable=True)
+
+
+class HumanTask(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("course_id", "key"),
+        Index("ix_task_status_due", "status", "due_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    stage_key: str
+    key: str
+    """The pause key of the wait, unique within the course (kebab-case)."""
+    kind: str
+    """The form's name in `models.forms.FORMS`."""
+    title: str
+    assignee_role: str
+    due_date: date
+    status: TaskStatus = Field(default=TaskStatus.OPEN)
+    answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    completed_by: str | None = None
+    completed_at: datetime | None = _ts(nullable=True)
+    applied: bool = False
+    """True once the course flow has acted on the answer (meetings, stage rows)."""
+    created_at: datetime = _ts(nullable=False, default=now)
+
+
+class Meeting(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("course_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    key: str
+    kind: str
+    title: str
+    planned_at: datetime = _ts(nullable=False)
+    location: str = ""
+    status: MeetingStatus = Field(default=MeetingStatus.PLANNED)
+    version: int = 1
+    held_on: date | None = None
+
+
+class Contact(SQLModel, table=True):
+    """Municipal staff: name, role and e-mail only (data minimisation)."""
+
+    __table_args__ = (UniqueConstraint("course_id", "email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    name: str
+    role: str
+    email: str
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int | None = Field(default=None, foreign_key="course.id", index=True)
+    at: datetime = _ts(nullable=False, default=now)
+    actor: str
+    action: str
+    detail: str = ""
+    dedupe_key: str | None = Field(default=None, unique=True)
+    """Set by the course flow so a replayed step never writes its event twice."""

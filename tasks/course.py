@@ -1,0 +1,103 @@
+"""Prefect tasks: every side effect of a course stage.
+
+Cache policy INPUTS + RUN_ID (+ the task's name) with persisted results: when the flow body runs again from the top
+after a resume, finished tasks return their stored result instead of running again. The default
+policy would also hash the task's source, so a code release would re-run finished stages.
+The functions below them are idempotent on their own too (see `forloeb.course_ops`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import INPUTS, RUN_ID, CachePolicy
+from prefect.context import TaskRunContext
+
+from forloeb import course_ops
+
+
+class TaskName(CachePolicy):
+    """The task's name. INPUTS + RUN_ID alone gives two different tasks called with the same
+    arguments in one run (begin_stage / finish_stage of a stage) the same cache key, and the
+    second would silently return the first one's result instead of running."""
+
+    def compute_key(
+        self,
+        task_ctx: TaskRunContext,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
+        return task_ctx.task.name if task_ctx else None
+
+
+STEP = INPUTS + RUN_ID + TaskName()
+_task = task(persist_result=True, cache_policy=STEP, retries=2, retry_delay_seconds=[1, 5])
+
+
+@_task
+def activate_course(course_id: int, flow_run_id: str | None) -> None:
+    course_ops.activate_course(course_id, flow_run_id)
+
+
+@_task
+def begin_stage(course_id: int, stage_key: str) -> None:
+    course_ops.begin_stage(course_id, stage_key)
+
+
+@_task
+def show_stage_in_prefect(flow_run_id: str, run_name: str, stage_key: str, position: int) -> None:
+    """Rename and label the flow run so the Prefect UI shows the stage too."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(UUID(flow_run_id), name=run_name)
+        client.update_flow_run_labels(
+            UUID(flow_run_id), {"forloeb.stage": stage_key, "forloeb.stage-position": str(position)}
+        )
+
+
+@_task
+def finish_stage(course_id: int, stage_key: str) -> None:
+    course_ops.finish_stage(course_id, stage_key)
+
+
+@_task
+def open_task(
+    course_id: int,
+    stage_key: str,
+    key: str,
+    form: str,
+    title: str,
+    assignee: str,
+    due_working_days: int,
+    meeting_key: str | None,
+) -> int:
+    return course_ops.open_task(
+        course_id, stage_key, key, form, title, assignee, due_working_days, meeting_key
+    )
+
+
+@_task
+def apply_answer(
+    course_id: int,
+    key: str,
+    answer: dict[str, Any],
+    meeting_key: str | None,
+    meeting_rule: dict[str, Any] | None,
+) -> None:
+    course_ops.apply_answer(course_id, key, answer, meeting_key, meeting_rule)
+
+
+@_task
+def schedule_meeting(course_id: int, meeting_key: str, kind: str, on: date, at: time) -> int:
+    return course_ops.schedule_meeting(course_id, meeting_key, kind, on, at)
+
+
+@_task
+def complete_course(course_id: int) -> None:
+    course_ops.complete_course(course_id)

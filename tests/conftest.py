@@ -1,0 +1,54 @@
+"""Shared fixtures. One Prefect test harness per session (it takes ~15 s to start)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before prefect is imported anywhere: no telemetry from tests, quiet logs.
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+ROOT = Path(__file__).resolve().parent.parent
+KOMMUNER = ROOT / "data" / "kommuner.csv"
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("forloeb")
+
+
+@pytest.fixture(autouse=True)
+def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own app database (SQLite file) with the 98 municipalities."""
+    from forloeb import db, service
+    from forloeb.settings import get_settings
+
+    monkeypatch.setenv("FORLOEB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FORLOEB_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    get_settings.cache_clear()
+    db.create_tables()
+    service.seed_municipalities(KOMMUNER)
+    yield tmp_path
+    db.get_engine().dispose()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_root: Path) -> Iterator[str]:
+    """A real Prefect server (the test harness) with the course deployment applied."""
+    os.environ.pop("PREFECT_API_URL", None)
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        from prefect.settings import PREFECT_API_URL
+
+        from deployments import course_deployment
+
+        course_deployment().apply()
+        yield str(PREFECT_API_URL.value())
+    shutil.rmtree(tmp_root / "prefect", ignore_errors=True)
