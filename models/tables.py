@@ -156,3 +156,39 @@ class AuditEvent(SQLModel, table=True):
     detail: str = ""
     dedupe_key: str | None = Field(default=None, unique=True)
     """Set by the course flow so a replayed step never writes its event twice."""
+
+
+# --- dashboard (issue 5) --------------------------------------------------------------------
+
+
+class UserRole(StrEnum):
+    CONSULTANT = "konsulent"
+    ADMIN = "admin"
+
+
+class User(SQLModel, table=True):
+    """A dashboard login. `display_name` of a consultant matches `Course.consultant`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True)
+    display_name: str
+    role: UserRole = Field(default=UserRole.CONSULTANT)
+    password_hash: str
+    active: bool = True
+
+
+# The overview filters open/overdue tasks and next meetings per course.
+Index(
+    "ix_humantask_course_status_due",
+    HumanTask.__table__.c.course_id,  # type: ignore[attr-defined]
+    HumanTask.__table__.c.status,  # type: ignore[attr-defined]
+    HumanTask.__table__.c.due_date,  # type: ignore[attr-defined]
+)
+Index(
+    "ix_meeting_course_status_at",
+    Meeting.__table__.c.course_id,  # type: ignore[attr-defined]
+    Meeting.__table__.c.status,  # type: ignore[attr-defined]
+    Meeting.__table__.c.planned_at,  # type: ignore[attr-defined]
+)
+Index("ix_auditevent_course_at", AuditEvent.__table__.c.course_id, AuditEvent.__table__.c.at)  # type: ignore[attr-defined]
+Index("ix_course_stage_since", Course.__table__.c.current_stage_since)  # type: ignore[attr-defined]

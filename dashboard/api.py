@@ -1,0 +1,288 @@
+"""JSON API under /api (OpenAPI at /api/openapi.json). Same service functions as the CLI and the
+pages; errors are `application/problem+json` (see `dashboard.app`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from dashboard import outbox, queries
+from dashboard.deps import api_user
+from dashboard.users import CurrentUser
+from forloeb import service
+from forloeb.settings import flow_run_url
+from models.tables import HumanTask
+
+
+class ProblemDetail(BaseModel):
+    type: str = "about:blank"
+    title: str = Field(description="Short English title, e.g. 'Not Found'.")
+    status: int
+    detail: str = Field(description="Danish message meant for a person.")
+    errors: list[str] = Field(default_factory=list, description="One line per problem (validation).")
+
+
+def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ProblemDetail, "content": {"application/problem+json": {}}} for code in codes}
+
+
+router = APIRouter(
+    prefix="/api",
+    tags=["api"],
+    dependencies=[Depends(api_user)],
+    responses=_responses(401, 422),
+)
+ApiUser = Annotated[CurrentUser, Depends(api_user)]
+
+
+class CourseOut(BaseModel):
+    id: int
+    municipality: str
+    municipality_code: int
+    region: str
+    programme: str
+    programme_name: str
+    consultant: str
+    status: str
+    stage_key: str | None
+    stage_name: str | None
+    stage_position: int | None
+    stage_count: int
+    days_in_stage: int | None
+    next_meeting_at: datetime | None
+    open_tasks: int
+    overdue_tasks: int
+    start_date: date
+    flow_run_id: str | None
+    flow_run_url: str | None
+
+
+class CourseList(BaseModel):
+    items: list[CourseOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class StageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    stage_key: str
+    position: int
+    name: str
+    status: str
+    planned_start: date
+    planned_end: date
+    actual_start: datetime | None
+    actual_end: datetime | None
+
+
+class TaskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    course_id: int
+    stage_key: str
+    key: str
+    kind: str
+    title: str
+    assignee_role: str
+    due_date: date
+    status: str
+    answer: dict[str, Any] | None
+    completed_by: str | None
+    completed_at: datetime | None
+
+
+class MeetingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    key: str
+    kind: str
+    title: str
+    planned_at: datetime
+    location: str
+    status: str
+    held_on: date | None
+
+
+class CourseDetailOut(BaseModel):
+    course: CourseOut
+    stages: list[StageOut]
+    tasks: list[TaskOut]
+    meetings: list[MeetingOut]
+
+
+class StartCourseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    municipality: str = Field(min_length=1, max_length=100, description="Kommunens navn eller kode.")
+    programme: str = Field(min_length=1, max_length=100)
+    consultant: str = Field(min_length=1, max_length=200)
+    start_date: date | None = None
+
+
+class CompleteTaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: dict[str, Any] = Field(description="The form's fields, as in the task's form model.")
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    total: int
+
+
+class NotificationList(BaseModel):
+    available: bool = Field(description="False until the notifications outbox exists.")
+    items: list[dict[str, Any]]
+    total: int
+
+
+def _course_out(row: queries.OverviewRow) -> CourseOut:
+    return CourseOut(
+        **{k: getattr(row, k) for k in CourseOut.model_fields if k != "flow_run_url" and hasattr(row, k)},
+        flow_run_url=flow_run_url(row.flow_run_id),
+    )
+
+
+def _task_out(task: HumanTask) -> TaskOut:
+    return TaskOut.model_validate(task, from_attributes=True)
+
+
+@router.get("/courses", response_model=CourseList, summary="List and filter courses")
+def list_courses(
+    programme: str | None = None,
+    consultant: str | None = None,
+    region: str | None = None,
+    stage: str | None = None,
+    status: str | None = None,
+    overdue_only: bool = False,
+    sort: Literal[
+        "kommune", "program", "konsulent", "fase", "dage", "moede", "opgaver", "overskredet", "status"
+    ] = "kommune",
+    descending: bool = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+) -> CourseList:
+    result = queries.overview(
+        queries.OverviewFilters(
+            programme=programme,
+            consultant=consultant,
+            region=region,
+            stage=stage,
+            status=status,
+            overdue_only=overdue_only,
+            sort=sort,
+            descending=descending,
+            page=page,
+            page_size=page_size,
+        )
+    )
+    return CourseList(
+        items=[_course_out(r) for r in result.rows], total=result.total, page=page, page_size=page_size
+    )
+
+
+def _detail(course_id: int) -> CourseDetailOut:
+    detail = queries.course_detail(course_id)
+    (summary,) = queries.overview(queries.OverviewFilters(course_id=course_id)).rows
+    return CourseDetailOut(
+        course=_course_out(summary),
+        stages=[StageOut.model_validate(s) for s in detail.stages],
+        tasks=[_task_out(t) for t in detail.tasks],
+        meetings=[MeetingOut.model_validate(m) for m in detail.meetings],
+    )
+
+
+@router.get(
+    "/courses/{course_id}",
+    response_model=CourseDetailOut,
+    responses=_responses(404),
+    summary="A course with its stages, tasks and meetings",
+)
+def get_course(course_id: int) -> CourseDetailOut:
+    return _detail(course_id)
+
+
+@router.post(
+    "/courses",
+    response_model=CourseDetailOut,
+    status_code=201,
+    responses=_responses(404, 409, 503),
+    summary="Start a course (creates its Prefect flow run)",
+)
+def start_course(body: StartCourseIn, user: ApiUser) -> CourseDetailOut:
+    course = service.start_course(
+        body.municipality, body.programme, body.consultant, body.start_date, actor=user.username
+    )
+    assert course.id is not None
+    return _detail(course.id)
+
+
+@router.get("/tasks", response_model=TaskPage, summary="List tasks (open ones by default), overdue first")
+def list_tasks(
+    consultant: str | None = None,
+    course_id: int | None = None,
+    assignee_role: Literal["konsulent", "kommune"] | None = None,
+    overdue_only: bool = False,
+    include_done: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> TaskPage:
+    rows, total = queries.task_inbox(
+        consultant=consultant,
+        course_id=course_id,
+        assignee_role=assignee_role,
+        overdue_only=overdue_only,
+        include_done=include_done,
+        limit=limit,
+        offset=offset,
+    )
+    return TaskPage(items=[_task_out(r.task) for r in rows], total=total)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskOut, responses=_responses(404), summary="One task")
+def get_task(task_id: int) -> TaskOut:
+    return _task_out(service.get_task(task_id))
+
+
+@router.get(
+    "/tasks/{task_id}/form-schema",
+    responses=_responses(404),
+    summary="JSON schema of the task's form (what `answer` must look like)",
+)
+def task_form_schema(task_id: int) -> dict[str, Any]:
+    return service.task_form_schema(service.get_task(task_id))
+
+
+@router.post(
+    "/tasks/{task_id}/complete",
+    response_model=TaskOut,
+    responses=_responses(404, 409, 503),
+    summary="Complete a task: validate, store the answer and resume the course",
+)
+def complete_task(task_id: int, body: CompleteTaskIn, user: ApiUser) -> TaskOut:
+    task = service.complete_task(task_id, body.answer, actor=user.username)
+    return _task_out(task)
+
+
+@router.get("/notifications", response_model=NotificationList, summary="Notifications outbox")
+def list_notifications(
+    status: str | None = None,
+    course_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> NotificationList:
+    page = outbox.list_notifications(status=status, course_id=course_id, limit=limit, offset=offset)
+    return NotificationList(available=page.available, items=page.rows, total=page.total)
+
+
+@router.post(
+    "/notifications/{notification_id}/retry",
+    status_code=202,
+    responses=_responses(404, 409),
+    summary="Send a failed notification again",
+)
+def retry_notification(notification_id: int, user: ApiUser, request: Request) -> dict[str, str]:
+    outbox.retry_notification(notification_id, actor=user.username)
+    return {"status": "genafsendelse sat i gang"}

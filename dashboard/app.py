@@ -1,0 +1,200 @@
+"""The dashboard: FastAPI + Jinja2 pages and the JSON API. Reads the app database; never waits on
+Prefect (only completing a task or starting a course calls it, through `forloeb.service`).
+
+Run: `uvicorn dashboard.app:app --host 127.0.0.1 --port 8000` (`make run` does this).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from dashboard import api, pages
+from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired
+from dashboard.security import cookies_secure, secret_key
+from dashboard.templating import render
+from forloeb.errors import ForloebError
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+SESSION_MAX_AGE = 8 * 3600
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    # Municipality links carry their token in the URL: never leak it in a Referer.
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+}
+
+_DANISH_REQUEST_ERRORS = {
+    "missing": "skal udfyldes",
+    "int_parsing": "skal være et helt tal",
+    "bool_parsing": "skal være true/false",
+    "date_from_datetime_parsing": "skal være en dato som 2026-03-03",
+    "date_parsing": "skal være en dato som 2026-03-03",
+    "string_too_short": "må ikke være tom",
+    "string_too_long": "er for lang",
+    "greater_than_equal": "er for lille",
+    "less_than_equal": "er for stor",
+    "literal_error": "har en ugyldig værdi",
+    "extra_forbidden": "er ikke et kendt felt",
+    "json_invalid": "er ikke gyldig JSON",
+    "dict_type": "skal være et JSON-objekt",
+    "model_attributes_type": "skal være et JSON-objekt",
+}
+
+
+class LazySessions:
+    """Starlette sessions, with the secret read on first use (the data dir may not exist at import)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.inner: SessionMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.inner is None:
+            self.inner = SessionMiddleware(
+                self.app,
+                secret_key=secret_key(),
+                session_cookie="forloeb_session",
+                max_age=SESSION_MAX_AGE,
+                same_site="lax",
+                https_only=cookies_secure(),
+            )
+        await self.inner(scope, receive, send)
+
+
+def problem(
+    status: int, detail: str, errors: list[str] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "errors": errors or [],
+    }
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    return render(
+        request, "error.html", {"title": title, "message": message, "status": status}, status_code=status
+    )
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ForloebError)
+    async def forloeb_error(request: Request, exc: ForloebError) -> Response:
+        if exc.http_status >= 500:
+            log.warning("service error on %s: %s", request.url.path, exc.message)
+        errors = [str(d) for d in exc.details] if isinstance(exc.details, list) else []
+        if _is_api(request):
+            return problem(exc.http_status, exc.message, errors)
+        title = {404: "Ikke fundet", 409: "Konflikt", 422: "Ugyldige oplysninger", 503: "Prefect svarer ikke"}
+        return _error_page(request, exc.http_status, title.get(exc.http_status, "Fejl"), exc.message)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return _error_page(request, 403, "Ingen adgang", exc.message)
+
+    @app.exception_handler(ApiUnauthorized)
+    async def unauthorized(request: Request, exc: ApiUnauthorized) -> Response:
+        return problem(401, exc.message, headers={"WWW-Authenticate": 'Basic realm="forloeb"'})
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        message = "Formularen er udløbet eller kom ikke fra denne side. Genindlæs siden og prøv igen."
+        if _is_api(request):
+            return problem(403, message + " / CSRF token missing or invalid (send X-CSRF-Token).")
+        return _error_page(request, 403, "Formularen kunne ikke bruges", message)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        lines = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "forespørgslen"
+            text = _DANISH_REQUEST_ERRORS.get(str(error.get("type")), str(error.get("msg", "")))
+            lines.append(f"{where}: {text}")
+        if _is_api(request):
+            return problem(422, "Forespørgslen er ikke gyldig. / The request is not valid.", lines)
+        return _error_page(request, 422, "Ugyldig forespørgsel", "; ".join(lines))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request):
+            detail = "Siden findes ikke. / Not found." if exc.status_code == 404 else str(exc.detail)
+            return problem(exc.status_code, detail)
+        if exc.status_code == 404:
+            return _error_page(request, 404, "Siden findes ikke", "Der er ingen side på denne adresse.")
+        return _error_page(request, exc.status_code, "Fejl", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)
+        message = "Der skete en uventet fejl. Prøv igen; sker det igen, så kontakt en administrator."
+        if _is_api(request):
+            return problem(500, message + " / Internal error.")
+        return _error_page(request, 500, "Uventet fejl", message)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Forløb: rådgivningsforløb for kommuner",
+        version="1.0",
+        description=(
+            "JSON API for courses, tasks and notifications. Authenticate with HTTP Basic "
+            "(dashboard username/password) or the dashboard session cookie plus `X-CSRF-Token`. "
+            "Errors are `application/problem+json`; `detail` is Danish."
+        ),
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    _install_handlers(app)
+
+    @app.middleware("http")
+    async def timing_and_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.add_middleware(LazySessions)
+    return app
+
+
+app = create_app()

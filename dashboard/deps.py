@@ -1,0 +1,103 @@
+"""Who is asking: session logins for pages, session or HTTP Basic for the API, CSRF checks."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import FormData
+
+from dashboard.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
+from dashboard.users import CurrentUser, authenticate, load_user
+
+SESSION_USER = "uid"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class LoginRequired(Exception):
+    """A page needs a login: redirect to /login."""
+
+
+class Forbidden(Exception):
+    def __init__(self, message: str = "Du har ikke adgang til denne side.") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ApiUnauthorized(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+def session_user(request: Request) -> CurrentUser | None:
+    user_id = request.session.get(SESSION_USER)
+    if not isinstance(user_id, int):
+        return None
+    user = load_user(user_id)
+    if user is None:
+        request.session.clear()
+    return user
+
+
+def page_user(request: Request) -> CurrentUser:
+    user = session_user(request)
+    if user is None:
+        raise LoginRequired
+    request.state.user = user
+    return user
+
+
+def admin_user(request: Request) -> CurrentUser:
+    user = page_user(request)
+    if not user.is_admin:
+        raise Forbidden("Kun administratorer kan administrere konsulenter.")
+    return user
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None
+
+
+def api_user(request: Request) -> CurrentUser:
+    """Session cookie (writes then need the X-CSRF-Token header) or HTTP Basic."""
+    credentials = _basic_credentials(request)
+    if credentials is not None:
+        user = authenticate(*credentials)
+        if user is None:
+            raise ApiUnauthorized("Forkert brugernavn eller adgangskode. / Wrong username or password.")
+        return user
+    user = session_user(request)
+    if user is None:
+        raise ApiUnauthorized("Log ind først. / Authentication required.")
+    if request.method not in SAFE_METHODS and not csrf_valid(
+        request.session, request.headers.get(CSRF_HEADER)
+    ):
+        raise CsrfFailed
+    return user
+
+
+def check_csrf(request: Request, form: FormData) -> None:
+    value = form.get(CSRF_FIELD)
+    if not csrf_valid(request.session, value if isinstance(value, str) else None):
+        raise CsrfFailed
+
+
+def form_str(form: FormData | dict[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""

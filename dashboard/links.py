@@ -1,0 +1,31 @@
+"""Signed, expiring links that let a municipality answer one task without an account."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from dashboard import queries
+from dashboard.security import make_task_token
+from forloeb.course_ops import audit
+from forloeb.db import session_scope
+from forloeb.errors import Conflict
+from models.tables import TaskStatus
+
+
+def issue_task_link(task_id: int, *, actor: str) -> str:
+    """A token for an open task assigned to the municipality; issuing it is audited."""
+    task, _course, _kommune = queries.task_with_course(task_id)
+    if task.assignee_role != "kommune":
+        raise Conflict(
+            f"Opgave {task_id} er ikke kommunens opgave; der laves kun links til kommunens opgaver."
+        )
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(f"Opgave {task_id} er allerede udført.")
+    token = make_task_token(task_id, task.course_id)
+    with session_scope() as session:
+        audit(session, actor=actor, action="kommunelink udstedt", course_id=task.course_id, detail=task.title)
+    return token
+
+
+def task_url(request: Request, token: str) -> str:
+    return str(request.url_for("municipality_task", token=token))

@@ -1,0 +1,158 @@
+"""Dashboard logins: consultants and admins. Every change is audited with the acting user."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from dashboard.security import hash_password, verify_password
+from forloeb.course_ops import audit
+from forloeb.db import session_scope
+from forloeb.errors import Conflict, InvalidInput, NotFound
+from forloeb.settings import get_settings
+from models.tables import User, UserRole
+
+DEMO_ADMIN = "admin"
+MIN_PASSWORD = 10
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    display_name: str
+    role: UserRole
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == UserRole.ADMIN
+
+
+def _current(user: User) -> CurrentUser:
+    assert user.id is not None
+    return CurrentUser(id=user.id, username=user.username, display_name=user.display_name, role=user.role)
+
+
+def ensure_demo_admin() -> tuple[str, str]:
+    """Create the admin "admin" once; its password lives in the data dir. Returns (username, password)."""
+    path = get_settings().data_dir / "admin-password.txt"
+    with session_scope() as session:
+        existing = session.exec(select(User).where(User.username == DEMO_ADMIN)).first()
+        if existing is not None and path.exists():
+            return DEMO_ADMIN, path.read_text(encoding="utf-8").strip()
+        password = secrets.token_urlsafe(12)
+        if existing is None:
+            session.add(
+                User(
+                    username=DEMO_ADMIN,
+                    display_name="Administrator",
+                    role=UserRole.ADMIN,
+                    password_hash=hash_password(password),
+                )
+            )
+            audit(session, actor="system", action="bruger oprettet", course_id=None, detail=DEMO_ADMIN)
+        else:
+            # The password file was lost: issue a new password rather than lock everyone out.
+            existing.password_hash = hash_password(password)
+            existing.active = True
+            session.add(existing)
+            audit(session, actor="system", action="adgangskode nulstillet", course_id=None, detail=DEMO_ADMIN)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return DEMO_ADMIN, password
+
+
+def authenticate(username: str, password: str) -> CurrentUser | None:
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.username == username.strip())).first()
+    if user is None or not user.active or not verify_password(password, user.password_hash):
+        return None
+    return _current(user)
+
+
+def load_user(user_id: int) -> CurrentUser | None:
+    with session_scope() as session:
+        user = session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    return _current(user)
+
+
+def list_users() -> list[User]:
+    with session_scope() as session:
+        return list(session.exec(select(User).order_by(User.username)))
+
+
+def consultant_names() -> list[str]:
+    with session_scope() as session:
+        return list(
+            session.exec(
+                select(User.display_name).where(User.role == UserRole.CONSULTANT, User.active == True)  # noqa: E712
+            )
+        )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"Adgangskoden skal være mindst {MIN_PASSWORD} tegn.")
+
+
+def create_user(username: str, display_name: str, role: UserRole, password: str, *, actor: str) -> User:
+    username = username.strip().lower()
+    display_name = display_name.strip()
+    if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        raise InvalidInput("Brugernavnet må kun indeholde bogstaver, tal, punktum, bindestreg og understreg.")
+    if not display_name:
+        raise InvalidInput("Angiv et visningsnavn (det navn, der står som konsulent på forløbene).")
+    _check_password(password)
+    user = User(
+        username=username, display_name=display_name, role=role, password_hash=hash_password(password)
+    )
+    try:
+        with session_scope() as session:
+            session.add(user)
+            session.flush()
+            audit(
+                session,
+                actor=actor,
+                action="bruger oprettet",
+                course_id=None,
+                detail=f"{username} ({role.value})",
+            )
+    except IntegrityError:
+        raise Conflict(f"Brugernavnet '{username}' findes allerede.") from None
+    return user
+
+
+def set_active(user_id: int, active: bool, *, actor: str) -> User:
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"Bruger {user_id} findes ikke.")
+        if user.username == actor and not active:
+            raise Conflict("Du kan ikke deaktivere dig selv.")
+        user.active = active
+        session.add(user)
+        audit(
+            session,
+            actor=actor,
+            action="bruger aktiveret" if active else "bruger deaktiveret",
+            course_id=None,
+            detail=user.username,
+        )
+        return user
+
+
+def set_password(user_id: int, password: str, *, actor: str) -> None:
+    _check_password(password)
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"Bruger {user_id} findes ikke.")
+        user.password_hash = hash_password(password)
+        session.add(user)
+        audit(session, actor=actor, action="adgangskode ændret", course_id=None, detail=user.username)
