@@ -33,7 +33,9 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-def logged_in(username: str = "kk", display_name: str = "Konsulent K", role: UserRole = UserRole.CONSULTANT) -> TestClient:
+def logged_in(
+    username: str = "kk", display_name: str = "Konsulent K", role: UserRole = UserRole.CONSULTANT
+) -> TestClient:
     make_user(username, display_name, role)
     c = client()
     token = csrf_from(c.get("/login").text)
@@ -89,5 +91,7 @@ def seed_course(
 def open_tasks(course_id: int) -> list[HumanTask]:
     with session_scope() as session:
         return list(
-            session.exec(select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.status == "aaben"))
+            session.exec(
+                select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.status == "aaben")
+            )
         )

@@ -165,7 +165,13 @@ def test_admin_manages_consultants_and_the_change_is_audited() -> None:
     assert 'data-user="ny"' in admin.get("/konsulenter").text
     short = admin.post(
         "/konsulenter",
-        data={"username": "kort", "display_name": "K", "role": "konsulent", "password": "kort", "csrf_token": token},
+        data={
+            "username": "kort",
+            "display_name": "K",
+            "role": "konsulent",
+            "password": "kort",
+            "csrf_token": token,
+        },
     )
     assert short.status_code == 422 and "mindst 10 tegn" in short.text
     with session_scope() as session:
