@@ -100,7 +100,17 @@ def _mark_failed(flow: Any, flow_run: Any, state: Any) -> None:
     course_ops.mark_course_failed(int(flow_run.parameters["course_id"]), str(state.message or "fejl"))
 
 
-@flow(name=FLOW_NAME, persist_result=True, on_failure=[_mark_failed], on_crashed=[_mark_failed])
+def _mark_running(flow: Any, flow_run: Any, state: Any) -> None:
+    course_ops.mark_course_running(int(flow_run.parameters["course_id"]))
+
+
+@flow(
+    name=FLOW_NAME,
+    persist_result=True,
+    on_failure=[_mark_failed],
+    on_crashed=[_mark_failed],
+    on_running=[_mark_running],
+)
 def course_flow(course_id: int) -> str:
     """Run one advisory course from start to finish."""
     logger = get_run_logger()

@@ -378,6 +378,16 @@ def complete_course(course_id: int) -> None:
         )
 
 
+def mark_course_running(course_id: int) -> None:
+    """A (re)started run: a course marked failed is active again (retried from the Prefect UI)."""
+    with session_scope() as session:
+        course = _course(session, course_id)
+        if course.status == CourseStatus.FAILED:
+            course.status = CourseStatus.ACTIVE
+            session.add(course)
+            audit(session, actor=FLOW_ACTOR, action="forløb genoptaget efter fejl", course_id=course_id)
+
+
 def mark_course_failed(course_id: int, reason: str) -> None:
     with session_scope() as session:
         course = _course(session, course_id)

@@ -56,7 +56,7 @@ def _unavailable(exc: Exception) -> OrchestratorUnavailable:
     )
 
 
-def create_course_run(course_id: int, run_name: str, tags: list[str]) -> str:
+def create_course_run(course_id: int, course_uid: str, run_name: str, tags: list[str]) -> str:
     """Create the course's flow run from its deployment; returns the flow run id."""
     ensure_reachable()
     deployment_name = get_settings().deployment
@@ -74,7 +74,7 @@ def create_course_run(course_id: int, run_name: str, tags: list[str]) -> str:
                 parameters={"course_id": course_id},
                 name=run_name,
                 tags=tags,
-                idempotency_key=f"forloeb-course-{course_id}",
+                idempotency_key=f"forloeb-course-{course_uid}",
             )
             return str(flow_run.id)
     except httpx.HTTPError as exc:

@@ -146,6 +146,7 @@ def start_course(
         # If Prefect refuses, the exception rolls the course row back with everything else.
         course.flow_run_id = orchestrator.create_course_run(
             course.id,
+            course.uid,
             run_name=f"{kommune.name} · {definition.name}",
             tags=["forloeb", f"programme:{programme}", f"kommune:{kommune.code}"],
         )

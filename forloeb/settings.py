@@ -27,6 +27,12 @@ class Settings(BaseSettings):
 
     timezone: str = "Europe/Copenhagen"
 
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8000
+
+    demo: bool = True
+    """`make run` creates demo courses on first start."""
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

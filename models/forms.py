@@ -24,7 +24,7 @@ Email = Annotated[
 ]
 CaseReference = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-zæøå]{1,10}-?[0-9]{1,4}$"),
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-zÆØÅæøå]{1,10}-?[0-9]{1,4}$"),
 ]
 
 

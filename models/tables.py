@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -67,6 +68,8 @@ class Course(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=lambda: uuid4().hex, unique=True)
+    """Stable across databases: the flow run's idempotency key (ids can repeat after a reset)."""
     municipality_code: int = Field(foreign_key="municipality.code", index=True)
     programme: str = Field(index=True)
     programme_version: int

@@ -49,16 +49,15 @@ def begin_stage(course_id: int, stage_key: str) -> None:
 
 @_task
 def show_stage_in_prefect(flow_run_id: str, run_name: str, stage_key: str, position: int) -> None:
-    """Rename and label the flow run so the Prefect UI shows the stage too."""
+    """Rename and tag the flow run so the Prefect UI shows the stage too (one request)."""
     from uuid import UUID
 
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        client.update_flow_run(UUID(flow_run_id), name=run_name)
-        client.update_flow_run_labels(
-            UUID(flow_run_id), {"forloeb.stage": stage_key, "forloeb.stage-position": str(position)}
-        )
+        flow_run = client.read_flow_run(UUID(flow_run_id))
+        tags = [t for t in flow_run.tags if not t.startswith("fase:")]
+        client.update_flow_run(UUID(flow_run_id), name=run_name, tags=[*tags, f"fase:{position:02d}-{stage_key}"])
 
 
 @_task

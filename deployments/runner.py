@@ -1,0 +1,359 @@
+"""A warm runner: picks up due course runs within a fraction of a second and runs them in-process.
+
+    python -m deployments.runner
+
+It replaces `prefect serve` for `make run`. Like Prefect's own Runner it registers every
+deployment from `deployments.all_deployments()`, asks the API for the deployments' flow runs
+that are due (`/deployments/get_scheduled_flow_runs`: Scheduled, start time <= now; a run that
+was just resumed from Suspended is back in a Scheduled-type state and is found the same way),
+and claims each one by proposing Pending, so that two runners never execute the same run.
+
+Unlike Prefect's Runner it does not start a Python process per run: the claimed run is executed
+in a worker thread of this (already warm) process with `prefect.flow_engine.run_flow`. When the
+flow suspends (`suspend_flow_run`), the engine proposes Suspended and raises `Pause`; the thread
+is then free again, so a waiting course holds no process and no thread. Completed, Failed and
+Suspended states are set by the same flow engine the stock runner's child process uses.
+
+Settings (environment): FORLOEB_RUNNER_POLL_SECONDS (default 0.3), FORLOEB_RUNNER_MAX_WORKERS
+(default 4: runs executing at once; a suspended course takes none), FORLOEB_RUNNER_SHUTDOWN_GRACE_SECONDS
+(default 60: on Ctrl-C/SIGTERM, how long running runs may take to reach their next wait).
+
+Prefect is imported inside functions only: importing this module is cheap, and `main()` points
+Prefect at our server (`configure_prefect_env`) before the first Prefect import.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import importlib
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack, suppress
+from datetime import UTC, datetime
+from functools import partial
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from prefect import Flow
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.responses import FlowRunResponse
+    from prefect.deployments.runner import RunnerDeployment
+
+logger = logging.getLogger("forloeb.runner")
+
+
+class RunnerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FORLOEB_RUNNER_", extra="ignore")
+
+    poll_seconds: float = 0.3
+    """How often the API is asked for due runs (one small POST per poll)."""
+
+    max_workers: int = 4
+    """Flow runs executing at the same time. Suspended runs take no worker."""
+
+    shutdown_grace_seconds: float = 60.0
+    """On Ctrl-C/SIGTERM: how long running runs get to reach their next wait or their end."""
+
+
+def flow_for(deployment: RunnerDeployment) -> Flow[..., Any]:
+    """The flow object behind a deployment, imported as a module (not re-executed as a script)."""
+    from prefect import Flow
+    from prefect.flows import load_flow_from_entrypoint
+
+    entrypoint = deployment.entrypoint or ""
+    path, _, attribute = entrypoint.partition(":")
+    if path.endswith(".py") and not os.path.isabs(path):
+        module_name = path.removesuffix(".py").replace("/", ".").replace("\\", ".")
+        try:
+            found = getattr(importlib.import_module(module_name), attribute, None)
+        except ImportError:
+            found = None
+        if isinstance(found, Flow):
+            return found
+    return load_flow_from_entrypoint(entrypoint, use_placeholder_flow=False)
+
+
+def register(deployments: Iterable[RunnerDeployment]) -> dict[UUID, Flow[..., Any]]:
+    """Apply each deployment to the API (as `serve` does); map deployment id -> flow object."""
+    flows: dict[UUID, Flow[..., Any]] = {}
+    for deployment in deployments:
+        deployment_id = deployment.apply()
+        assert isinstance(deployment_id, UUID)
+        flows[deployment_id] = flow_for(deployment)
+    return flows
+
+
+class WarmRunner:
+    """Polls for due runs of the given deployments and executes them on a thread pool.
+
+    `poll_once()` does one query-claim-submit cycle (tests call it directly); `serve_forever()`
+    repeats it until `request_stop()`; `shutdown()` waits for runs that are executing.
+    """
+
+    def __init__(
+        self,
+        flows: Mapping[UUID, Flow[..., Any]],
+        *,
+        poll_seconds: float = 0.3,
+        max_workers: int = 4,
+        run_filter: Callable[[FlowRunResponse], bool] | None = None,
+    ) -> None:
+        """`run_filter`, when given, limits the runner to the runs it accepts (tests use it)."""
+        if not flows:
+            raise ValueError("The runner needs at least one deployment.")
+        self.flows = dict(flows)
+        self.poll_seconds = poll_seconds
+        self.max_workers = max_workers
+        self.run_filter = run_filter
+        # The Prefect settings (API URL) of whoever built the runner, for every thread it uses:
+        # a new thread starts with an empty context and would fall back to the global settings.
+        self._context = contextvars.copy_context()
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="forloeb-run")
+        self._lock = threading.Lock()
+        self._in_flight: dict[UUID, Future[None]] = {}
+        self._stop = threading.Event()
+        self._exit_stack = ExitStack()
+        self._client: SyncPrefectClient | None = None
+
+    # --- polling and claiming -------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def in_flight(self) -> set[UUID]:
+        with self._lock:
+            return set(self._in_flight)
+
+    def _api(self) -> SyncPrefectClient:
+        """One API client per runner, made with the builder's settings, whichever thread asks first."""
+        with self._lock:
+            if self._client is None:
+                from prefect.client.orchestration import get_client
+
+                client = self._context.copy().run(get_client, sync_client=True)
+                self._client = self._exit_stack.enter_context(client)
+            return self._client
+
+    def due_runs(self) -> list[FlowRunResponse]:
+        """The deployments' Scheduled runs whose start time has come, earliest first."""
+        runs = self._api().get_scheduled_flow_runs_for_deployments(
+            deployment_ids=list(self.flows), scheduled_before=datetime.now(UTC)
+        )
+        return sorted(
+            runs, key=lambda run: (run.next_scheduled_start_time is None, run.next_scheduled_start_time)
+        )
+
+    def claim(self, flow_run_id: UUID) -> bool:
+        """Propose Pending, as Prefect's Runner does; only one proposer of Scheduled -> Pending wins."""
+        from prefect.exceptions import Abort
+        from prefect.states import Pending
+        from prefect.utilities.engine import propose_state_sync
+
+        try:
+            state = propose_state_sync(self._api(), Pending(), flow_run_id=flow_run_id)
+        except Abort as exc:
+            logger.debug("Flow run %s was taken by someone else: %s", flow_run_id, exc)
+            return False
+        except Exception:
+            logger.exception("Could not claim flow run %s", flow_run_id)
+            return False
+        if not state.is_pending():
+            logger.debug("Flow run %s is %s, not Pending: not ours", flow_run_id, state.type.value)
+            return False
+        return True
+
+    def poll_once(self) -> list[UUID]:
+        """Query due runs, claim as many as there are free workers, start them. Returns the claimed ids."""
+        return self._context.copy().run(self._poll_once)
+
+    def _poll_once(self) -> list[UUID]:
+        if self.stopping:
+            return []
+        free = self.max_workers - len(self.in_flight())
+        if free <= 0:
+            return []  # leave the rest Scheduled: another runner (or our next poll) takes them
+        claimed: list[UUID] = []
+        for flow_run in self.due_runs():
+            if len(claimed) >= free or self.stopping:
+                break
+            if flow_run.id in self.in_flight() or flow_run.deployment_id not in self.flows:
+                continue
+            if self.run_filter is not None and not self.run_filter(flow_run):
+                continue
+            if self.claim(flow_run.id):
+                self._submit(flow_run)
+                claimed.append(flow_run.id)
+        return claimed
+
+    def _submit(self, flow_run: FlowRunResponse) -> None:
+        assert flow_run.deployment_id is not None
+        flow = self.flows[flow_run.deployment_id]
+        with self._lock:
+            future = self._pool.submit(self._context.copy().run, self._execute, flow, flow_run.id)
+            self._in_flight[flow_run.id] = future
+        future.add_done_callback(partial(self._forget, flow_run.id))
+
+    def _forget(self, flow_run_id: UUID, future: Future[None]) -> None:
+        with self._lock:
+            if self._in_flight.get(flow_run_id) is future:
+                del self._in_flight[flow_run_id]
+
+    # --- executing ------------------------------------------------------------------------
+
+    def _execute(self, flow: Flow[..., Any], flow_run_id: UUID) -> None:
+        """Run the flow until it ends or suspends. Never raises: one bad run must not stop the runner."""
+        from prefect.exceptions import Abort, Pause
+        from prefect.flow_engine import load_flow_run, run_flow
+
+        try:
+            # Read the run afresh (as the stock runner's child process does): it is Pending now.
+            flow_run = load_flow_run(flow_run_id)
+            state = run_flow(flow, flow_run=flow_run, return_type="state")
+            logger.info("Flow run %s ended %s", flow_run_id, getattr(state, "name", state))
+        except Pause:
+            logger.info("Flow run %s is waiting (suspended); its thread is free", flow_run_id)
+        except Abort as exc:
+            logger.info("Flow run %s was aborted by the server: %s", flow_run_id, exc)
+        except BaseException as exc:
+            logger.exception("Flow run %s stopped with an unexpected error", flow_run_id)
+            self._crash(flow, flow_run_id, f"The runner's execution of this run failed: {exc!r}")
+
+    def _crash(self, flow: Flow[..., Any], flow_run_id: UUID, message: str) -> None:
+        """Like Prefect's Runner after a child process died: Crashed (if still unfinished) + hooks."""
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import Abort
+        from prefect.states import Crashed
+        from prefect.utilities.engine import propose_state_sync
+
+        try:
+            with get_client(sync_client=True) as client:
+                flow_run = client.read_flow_run(flow_run_id)
+                if flow_run.state is not None and (flow_run.state.is_final() or flow_run.state.is_paused()):
+                    return  # the engine already recorded how it ended
+                state = propose_state_sync(client, Crashed(message=message), flow_run_id=flow_run_id)
+        except Abort:
+            return
+        except Exception:
+            logger.exception("Could not mark flow run %s as crashed", flow_run_id)
+            return
+        if not state.is_crashed():
+            return
+        for hook in flow.on_crashed_hooks:
+            try:
+                hook(flow, flow_run, state)
+            except Exception:
+                logger.exception("on_crashed hook %r of flow run %s failed", hook, flow_run_id)
+
+    # --- running and stopping -------------------------------------------------------------
+
+    def serve_forever(self) -> None:
+        """Poll until `request_stop()`. API errors are logged and retried with a short backoff."""
+        failures = 0
+        while not self.stopping:
+            try:
+                self.poll_once()
+                if failures:
+                    logger.info("The Prefect API answers again")
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    logger.warning("Polling the Prefect API failed (%r); retrying", exc)
+            backoff = min(5.0, self.poll_seconds * 2**failures) if failures else self.poll_seconds
+            self._stop.wait(backoff)
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until the runs executing now have ended or suspended. True when none of them is left."""
+        with self._lock:
+            items = list(self._in_flight.items())
+        wait([future for _, future in items], timeout=timeout)
+        for flow_run_id, future in items:
+            if future.done():
+                self._forget(flow_run_id, future)
+        return all(future.done() for _, future in items)
+
+    def request_stop(self) -> None:
+        """Stop claiming new runs (safe from a signal handler or another thread)."""
+        self._stop.set()
+
+    def shutdown(self, grace_seconds: float = 60.0) -> bool:
+        """Stop polling and let executing runs reach their next wait or end.
+
+        Returns True when nothing was left running. Runs still executing after the grace period
+        (or a second Ctrl-C) are put back to Scheduled (AwaitingRetry, as Prefect's Runner does on
+        SIGTERM) so the next runner picks them up; the caller should then exit the process at once.
+        """
+        self.request_stop()
+        with self._lock:
+            futures = list(self._in_flight.values())
+        if futures:
+            logger.info("Waiting up to %.0f s for %d running flow run(s)", grace_seconds, len(futures))
+        try:
+            wait(futures, timeout=grace_seconds)
+        except KeyboardInterrupt:
+            logger.warning("Second interrupt: not waiting any longer")
+        left = self.in_flight()
+        if left:
+            self._context.copy().run(self._reschedule, left)
+            return False
+        self._pool.shutdown(wait=True)
+        self._exit_stack.close()
+        return True
+
+    def _reschedule(self, flow_run_ids: Iterable[UUID]) -> None:
+        from prefect.client.orchestration import get_client
+        from prefect.states import AwaitingRetry
+        from prefect.utilities.engine import propose_state_sync
+
+        with get_client(sync_client=True) as client:
+            for flow_run_id in flow_run_ids:
+                try:
+                    propose_state_sync(client, AwaitingRetry(), flow_run_id=flow_run_id)
+                    logger.warning("Flow run %s put back to Scheduled for the next runner", flow_run_id)
+                except Exception:
+                    logger.exception("Could not reschedule flow run %s", flow_run_id)
+
+
+def main() -> None:
+    from forloeb.prefect_env import configure_prefect_env
+
+    configure_prefect_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
+    settings = RunnerSettings()
+    from deployments import all_deployments
+
+    flows = register(all_deployments())
+    runner = WarmRunner(flows, poll_seconds=settings.poll_seconds, max_workers=settings.max_workers)
+
+    def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+        runner.request_stop()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    names = ", ".join(sorted(flow.name for flow in flows.values()))
+    logger.info(
+        "Runner ready: %d deployment(s) (%s), polling every %.2f s, %d worker(s). Ctrl-C stops it.",
+        len(flows),
+        names,
+        runner.poll_seconds,
+        runner.max_workers,
+    )
+    with suppress(KeyboardInterrupt):
+        runner.serve_forever()
+    logger.info("Stopping the runner")
+    if not runner.shutdown(settings.shutdown_grace_seconds):
+        os._exit(1)  # worker threads cannot be interrupted; their runs were handed back
+    logger.info("Runner stopped")
+
+
+if __name__ == "__main__":
+    main()
