@@ -48,7 +48,7 @@ def gantt_svg(stages: list[StageRun], today: date) -> Markup:
     ]
     month = date(first.year, first.month, 1)
     while month <= last:
-        if month >= first:
+        if month >= first and x(month) + 60 < LABEL_W + CHART_W:
             mx = x(month)
             parts.append(f'<line x1="{mx:.1f}" y1="{TOP - 6}" x2="{mx:.1f}" y2="{height}" class="g-grid"/>')
             parts.append(

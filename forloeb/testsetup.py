@@ -42,9 +42,7 @@ def main() -> int:
         print("testsetup: no apt-get on this machine; browser tests will be skipped.", flush=True)
         return 0
     print("testsetup: installing Debian's chromium for the browser tests ...", flush=True)
-    if _run(["apt-get", "update"]) and _run(
-        ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    ):
+    if _run(["apt-get", "update"]) and _run(["apt-get", "install", "-y", "chromium"]):
         print(f"testsetup: chromium installed at {CHROMIUM}.", flush=True)
     else:
         print("testsetup: could not install chromium; browser tests will be skipped.", flush=True)

@@ -32,7 +32,8 @@ CHROMIUM_ARGS = [
 pytestmark = [
     pytest.mark.skipif(
         not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed at /usr/bin/chromium (run `python -m forloeb.testsetup` as root)",
+        reason="Debian's chromium is not installed at /usr/bin/chromium "
+        "(run `python -m forloeb.testsetup` as root to install it)",
     ),
     pytest.mark.usefixtures("prefect_server"),
 ]
@@ -92,7 +93,9 @@ def test_log_in_see_overview_complete_task_and_stage_advances(server: str, brows
 
     page: Page = browser_page
     make_user("kk", "Konsulent K")
-    course = service.start_course("Silkeborg", "minoritetsetniske", "Konsulent K", date(2026, 1, 5), actor="kk")
+    course = service.start_course(
+        "Silkeborg", "minoritetsetniske", "Konsulent K", date(2026, 1, 5), actor="kk"
+    )
     assert course.flow_run_id and course.id
     _drive(course.flow_run_id)
     ARTIFACTS.mkdir(exist_ok=True)
