@@ -1,6 +1,6 @@
 """Serve every deployment with Prefect's runner (the stock way).
 
-    python -m deployments.serve
+python -m deployments.serve
 """
 
 from __future__ import annotations

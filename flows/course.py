@@ -49,9 +49,7 @@ def human_step(
     state = course_ops.read_step(course_id, key)
     if state is not None and state.applied and state.answer is not None:
         return state.answer
-    open_task(
-        course_id, stage.key, key, step.form, title, step.assignee, step.due_working_days, meeting_key
-    )
+    open_task(course_id, stage.key, key, step.form, title, step.assignee, step.due_working_days, meeting_key)
     if state is not None and state.status == TaskStatus.COMPLETED and state.answer is not None:
         answer = state.answer
     else:

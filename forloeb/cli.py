@@ -36,7 +36,9 @@ def _ready() -> None:
 
 @app.command("kommuner")
 def kommuner(
-    search: Annotated[str | None, typer.Option("--search", "-s", help="Del af navn, region eller kode")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help="Del af navn, region eller kode")
+    ] = None,
 ) -> None:
     """Vis kommunerne (98, uden Christiansø)."""
     from forloeb import service
@@ -91,7 +93,9 @@ def status(course: Annotated[int | None, typer.Argument(help="Forløbets nummer"
         rows = service.course_summaries(course)
     except ForloebError as error:
         raise _fail(error) from None
-    table = Table("Nr", "Kommune", "Program", "Konsulent", "Status", "Fase", "Dage i fase", "Næste opgave", "Frist")
+    table = Table(
+        "Nr", "Kommune", "Program", "Konsulent", "Status", "Fase", "Dage i fase", "Næste opgave", "Frist"
+    )
     for row in rows:
         stage = f"{row.stage_position}/{row.stage_count} {row.stage_name}" if row.stage_name else "-"
         task = row.next_task
@@ -127,14 +131,19 @@ def _print_course_detail(course_id: int) -> None:
             actual = service.format_local(run.actual_start)[:10]
             actual += " - " + (service.format_local(run.actual_end)[:10] if run.actual_end else "")
         stages.add_row(
-            f"{run.position}. {run.name}", f"{run.planned_start} - {run.planned_end}", actual, run.status.value
+            f"{run.position}. {run.name}",
+            f"{run.planned_start} - {run.planned_end}",
+            actual,
+            run.status.value,
         )
     console.print(stages)
     meetings = service.course_meetings(course_id)
     if meetings:
         table = Table("Møde", "Tidspunkt", "Sted", "Status", title="Møder")
         for meeting in meetings:
-            table.add_row(meeting.title, service.format_local(meeting.planned_at), meeting.location, meeting.status)
+            table.add_row(
+                meeting.title, service.format_local(meeting.planned_at), meeting.location, meeting.status
+            )
         console.print(table)
     course = service.get_course(course_id)
     console.print(f"Prefect: {flow_run_url(course.flow_run_id)}")
@@ -152,7 +161,9 @@ def tasks(
 
     _ready()
     rows = service.list_tasks(course_id=course, overdue=overdue, include_done=all_)
-    table = Table("Opgave", "Forløb", "Kommune", "Titel", "Hvem", "Frist", "Status", title=f"Opgaver ({len(rows)})")
+    table = Table(
+        "Opgave", "Forløb", "Kommune", "Titel", "Hvem", "Frist", "Status", title=f"Opgaver ({len(rows)})"
+    )
     day = today()
     for task, kommune in rows:
         due = task.due_date.isoformat()
@@ -180,7 +191,9 @@ def task_show(task_id: Annotated[int, typer.Argument(help="Opgavens nummer")]) -
     except ForloebError as error:
         raise _fail(error) from None
     console.print(f"[bold]Opgave {task.id}:[/] {task.title}")
-    console.print(f"Forløb {task.course_id}, fase {task.stage_key}, til {task.assignee_role}, frist {task.due_date}")
+    console.print(
+        f"Forløb {task.course_id}, fase {task.stage_key}, til {task.assignee_role}, frist {task.due_date}"
+    )
     console.print(f"Status: {task.status.value}")
     if task.answer is not None:
         console.print(f"Udført af {task.completed_by} {service.format_local(task.completed_at)}")
@@ -189,7 +202,9 @@ def task_show(task_id: Annotated[int, typer.Argument(help="Opgavens nummer")]) -
     table = Table("Felt", "Beskrivelse", "Type", "Påkrævet", title=f"Formular '{task.kind}'")
     form = get_form(task.kind)
     for name, field in form.model_fields.items():
-        table.add_row(name, field.title or "", _type_name(field.annotation), "ja" if field.is_required() else "nej")
+        table.add_row(
+            name, field.title or "", _type_name(field.annotation), "ja" if field.is_required() else "nej"
+        )
     console.print(table)
     console.print(f"Udfør med: forloeb complete {task.id} --data '{{...}}'  (eller --file svar.json)")
 
@@ -203,8 +218,12 @@ def _type_name(annotation: Any) -> str:
 def complete(
     task_id: Annotated[int, typer.Argument(help="Opgavens nummer")],
     data: Annotated[str | None, typer.Option("--data", "-d", help="Svaret som JSON")] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Fil med svaret som JSON ('-' = stdin)")] = None,
-    course: Annotated[int | None, typer.Option("--course", help="Kontrollér at opgaven hører til forløbet")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Fil med svaret som JSON ('-' = stdin)")
+    ] = None,
+    course: Annotated[
+        int | None, typer.Option("--course", help="Kontrollér at opgaven hører til forløbet")
+    ] = None,
     actor: Annotated[str, typer.Option("--as", help="Hvem udfører opgaven")] = "cli",
 ) -> None:
     """Udfør en opgave: svaret valideres mod formularen, og forløbet genoptages."""
@@ -240,7 +259,7 @@ def _read_answer(data: str | None, file: Path | None) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"Svaret er ikke gyldig JSON (linje {exc.lineno}, kolonne {exc.colno}).") from None
     if not isinstance(parsed, dict):
-        raise InvalidInput("Svaret skal være et JSON-objekt, fx {\"felt\": \"værdi\"}.")
+        raise InvalidInput('Svaret skal være et JSON-objekt, fx {"felt": "værdi"}.')
     return parsed
 
 

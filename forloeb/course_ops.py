@@ -295,7 +295,9 @@ def apply_answer(
             ).first()
             if exists is None:
                 session.add(
-                    Contact(course_id=course_id, name=person["navn"], role=person["rolle"], email=person["email"])
+                    Contact(
+                        course_id=course_id, name=person["navn"], role=person["rolle"], email=person["email"]
+                    )
                 )
         task.applied = True
         session.add(task)
@@ -335,7 +337,9 @@ def revisit_date(after: date, months: int) -> date:
     return next_working_day(add_months(after, months))
 
 
-def schedule_meeting(course_id: int, meeting_key: str, kind: str, on: date, at: time, location: str = "") -> int:
+def schedule_meeting(
+    course_id: int, meeting_key: str, kind: str, on: date, at: time, location: str = ""
+) -> int:
     """Put a meeting in the calendar without asking anyone (the revisit)."""
     with session_scope() as session:
         meeting = _meeting(session, course_id, meeting_key)

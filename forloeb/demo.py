@@ -29,9 +29,11 @@ def sample_answer(kind: str, base: date) -> dict[str, Any]:
         return add_working_days(next_working_day(base), offset_working_days).isoformat()
 
     def at(offset_working_days: int) -> str:
-        return datetime.combine(date.fromisoformat(day(offset_working_days)), datetime.min.time()).replace(
-            hour=10
-        ).isoformat()
+        return (
+            datetime.combine(date.fromisoformat(day(offset_working_days)), datetime.min.time())
+            .replace(hour=10)
+            .isoformat()
+        )
 
     answers: dict[str, dict[str, Any]] = {
         "behovsafklaring": {"formoede_dato": day(0), "fokus": "Opsporing og håndtering af underretninger"},
@@ -40,7 +42,11 @@ def sample_answer(kind: str, base: date) -> dict[str, Any]:
             "maal": ["Fælles sprog om bekymring", "Bedre samarbejde med skoler og dagtilbud"],
             "tidsplan": "Seks måneder med tre workshops",
             "kontaktpersoner": [
-                {"navn": "Demo Kontaktperson", "rolle": "Faglig leder", "email": "faglig.leder@kommune.example"}
+                {
+                    "navn": "Demo Kontaktperson",
+                    "rolle": "Faglig leder",
+                    "email": "faglig.leder@kommune.example",
+                }
             ],
             "underskrevet_dato": day(0),
             "antal_workshops": 2,
@@ -59,7 +65,10 @@ def sample_answer(kind: str, base: date) -> dict[str, Any]:
             "strategipapirer_modtaget": True,
             "procedurer_modtaget": True,
         },
-        "sagsanalyse": {"sagsreferencer": ["sag-01", "sag-02", "sag-03", "sag-04"], "minianalyse_gennemfoert": True},
+        "sagsanalyse": {
+            "sagsreferencer": ["sag-01", "sag-02", "sag-03", "sag-04"],
+            "minianalyse_gennemfoert": True,
+        },
         "moedeplan": {"tidspunkt": at(10), "sted": "Rådhuset, mødelokale 2"},
         "moede-afholdt": {"afholdt_dato": day(0), "noter": "God dialog"},
         "afdaekningsworkshop": {"afholdt_dato": day(0), "fokusomraader": ["Underretninger", "Samarbejde"]},
@@ -99,16 +108,22 @@ def create_demo_courses(timeout_seconds: float = 600) -> list[str]:
         with session_scope() as session:
             kommune = service.find_municipality(session, spec.municipality)
             exists = session.exec(
-                select(Course.id).where(Course.municipality_code == kommune.code, Course.programme == "minoritetsetniske")
+                select(Course.id).where(
+                    Course.municipality_code == kommune.code, Course.programme == "minoritetsetniske"
+                )
             ).first()
         if exists is not None:
             continue
         start = today() - timedelta(weeks=spec.weeks_ago)
-        course = service.start_course(spec.municipality, "minoritetsetniske", spec.consultant, start, actor="demo")
+        course = service.start_course(
+            spec.municipality, "minoritetsetniske", spec.consultant, start, actor="demo"
+        )
         assert course.id is not None
         created.append((spec, course.id))
     _advance(created, timeout_seconds)
-    return [f"{spec.municipality}: forløb {course_id}, {spec.steps} opgaver udført" for spec, course_id in created]
+    return [
+        f"{spec.municipality}: forløb {course_id}, {spec.steps} opgaver udført" for spec, course_id in created
+    ]
 
 
 def _advance(courses: list[tuple[DemoCourse, int]], timeout_seconds: float) -> None:

@@ -91,7 +91,7 @@ def run_state(flow_run_id: str) -> RunState:
     state = flow_run.state
     if state is None:
         return RunState("PENDING", "Pending", None)
-    return RunState(state.type.value, state.name, state.state_details.pause_key)
+    return RunState(state.type.value, state.name or state.type.value, state.state_details.pause_key)
 
 
 def resume_course_run(flow_run_id: str, key: str, run_input: dict[str, Any]) -> None:
@@ -100,8 +100,7 @@ def resume_course_run(flow_run_id: str, key: str, run_input: dict[str, Any]) -> 
     if state.type != StateType.PAUSED.value or state.pause_key != key:
         waiting_on = f"venter på '{state.pause_key}'" if state.pause_key else f"er {state.name}"
         raise Conflict(
-            f"Forløbets flow-kørsel venter ikke på denne opgave lige nu (den {waiting_on}). "
-            "Intet er ændret."
+            f"Forløbets flow-kørsel venter ikke på denne opgave lige nu (den {waiting_on}). Intet er ændret."
         )
     try:
         with get_client(sync_client=True) as client:
@@ -111,4 +110,3 @@ def resume_course_run(flow_run_id: str, key: str, run_input: dict[str, Any]) -> 
     if result.status.value != "ACCEPT":
         reason = getattr(result.details, "reason", "") or "ukendt årsag"
         raise Conflict(f"Prefect afviste at genoptage forløbet: {reason}")
-

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
@@ -50,7 +49,12 @@ class Stack:
     def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
-            args, cwd=PROJECT_ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            cwd=PROJECT_ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.processes.append((name, process))
         return process
@@ -59,7 +63,9 @@ class Stack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise SystemExit(f"{name} stoppede (exit {process.returncode}); se {self.logs / (name + '.log')}")
+                raise SystemExit(
+                    f"{name} stoppede (exit {process.returncode}); se {self.logs / (name + '.log')}"
+                )
             try:
                 if httpx.get(url, timeout=2).status_code == 200:
                     return
@@ -99,8 +105,17 @@ class Stack:
         _log("Starter Prefect-serveren (første start tager op til et halvt minut) ...")
         server = self.spawn(
             "prefect-server",
-            [sys.executable, "-m", "prefect", "server", "start", "--host", self.prefect_host,
-             "--port", str(self.prefect_port)],
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                self.prefect_host,
+                "--port",
+                str(self.prefect_port),
+            ],
         )
         self.wait_for("prefect-server", self.api_url + "/health", 180, server)
         _log(f"Prefect-serveren kører: {self.settings.prefect_ui_url}")
@@ -115,8 +130,16 @@ class Stack:
         if _has_module("dashboard.app"):
             dashboard = self.spawn(
                 "dashboard",
-                [sys.executable, "-m", "uvicorn", "dashboard.app:app", "--host", self.settings.dashboard_host,
-                 "--port", str(self.settings.dashboard_port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "dashboard.app:app",
+                    "--host",
+                    self.settings.dashboard_host,
+                    "--port",
+                    str(self.settings.dashboard_port),
+                ],
             )
             dashboard_url = f"http://{self.settings.dashboard_host}:{self.settings.dashboard_port}"
             self.wait_for("dashboard", dashboard_url + "/", 60, dashboard)
@@ -186,7 +209,7 @@ class Stack:
         while True:
             for name, process in self.processes:
                 if process.poll() is not None:
-                    _log(f"{name} stoppede uventet (exit {process.returncode}); se {self.logs / (name + '.log')}")
+                    _log(f"{name} stoppede uventet (exit {process.returncode}); se {self.logs}/{name}.log")
                     return
             time.sleep(1)
 

@@ -99,8 +99,7 @@ def find_municipality(session: Session, query: str) -> Municipality:
     close = difflib.get_close_matches(key, [_fold(m.name) for m in everyone], n=3, cutoff=0.7)
     hint = ""
     if close:
-        names = [m.name for m in everyone if _fold(m.name) in close]
-        hint = " Mente du: " + ", ".join(names) + "?"
+        hint = " Mente du: " + ", ".join(m.name for m in everyone if _fold(m.name) in close) + "?"
     raise NotFound(f"Kommunen '{query}' findes ikke.{hint}")
 
 
@@ -141,7 +140,9 @@ def start_course(
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict(f"{kommune.name} har allerede et aktivt forløb i programmet '{programme}'.") from None
+            raise Conflict(
+                f"{kommune.name} har allerede et aktivt forløb i programmet '{programme}'."
+            ) from None
         assert course.id is not None
         # If Prefect refuses, the exception rolls the course row back with everything else.
         course.flow_run_id = orchestrator.create_course_run(
@@ -206,7 +207,7 @@ class CourseSummary:
 def course_summaries(course_id: int | None = None) -> list[CourseSummary]:
     """One row per course for overviews (a fixed number of queries, whatever the count)."""
     with session_scope() as session:
-        query = select(Course, Municipality).join(Municipality).order_by(Municipality.name, Course.id)
+        query = select(Course, Municipality).join(Municipality).order_by(col(Municipality.name), col(Course.id))
         if course_id is not None:
             query = query.where(Course.id == course_id)
         rows = list(session.exec(query))
@@ -264,14 +265,18 @@ def course_summaries(course_id: int | None = None) -> list[CourseSummary]:
 def stage_runs(course_id: int) -> list[StageRun]:
     with session_scope() as session:
         return list(
-            session.exec(select(StageRun).where(StageRun.course_id == course_id).order_by(col(StageRun.position)))
+            session.exec(
+                select(StageRun).where(StageRun.course_id == course_id).order_by(col(StageRun.position))
+            )
         )
 
 
 def course_meetings(course_id: int) -> list[Meeting]:
     with session_scope() as session:
         return list(
-            session.exec(select(Meeting).where(Meeting.course_id == course_id).order_by(col(Meeting.planned_at)))
+            session.exec(
+                select(Meeting).where(Meeting.course_id == course_id).order_by(col(Meeting.planned_at))
+            )
         )
 
 
@@ -357,7 +362,9 @@ def validate_answer(task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
         return form.model_validate(data).model_dump(mode="json")
     except ValidationError as exc:
         messages = validation_messages(exc)
-        raise InvalidInput("Formularen er ikke gyldig:\n- " + "\n- ".join(messages), details=messages) from None
+        raise InvalidInput(
+            "Formularen er ikke gyldig:\n- " + "\n- ".join(messages), details=messages
+        ) from None
 
 
 def complete_task(
@@ -371,9 +378,15 @@ def complete_task(
         if task is None:
             raise NotFound(f"Opgave {task_id} findes ikke.")
         if course_id is not None and task.course_id != course_id:
-            raise Conflict(f"Opgave {task_id} hører ikke til forløb {course_id}, men til forløb {task.course_id}.")
+            raise Conflict(
+                f"Opgave {task_id} hører ikke til forløb {course_id}, men til forløb {task.course_id}."
+            )
         if task.status == TaskStatus.COMPLETED:
-            when = task.completed_at.astimezone(COPENHAGEN).strftime("%d.%m.%Y %H.%M") if task.completed_at else "?"
+            when = (
+                task.completed_at.astimezone(COPENHAGEN).strftime("%d.%m.%Y %H.%M")
+                if task.completed_at
+                else "?"
+            )
             raise AlreadyCompleted(
                 f"Opgave {task_id} ('{task.title}') er allerede udført af {task.completed_by} {when}. "
                 "Forløbet er ikke genoptaget igen."
@@ -409,9 +422,9 @@ def format_local(value: datetime | None) -> str:
 def course_count_by_stage() -> dict[str | None, int]:
     with session_scope() as session:
         rows = session.exec(
-            select(Course.current_stage, func.count()).where(col(Course.status).in_(ACTIVE_STATUSES)).group_by(
-                Course.current_stage
-            )
+            select(Course.current_stage, func.count())
+            .where(col(Course.status).in_(ACTIVE_STATUSES))
+            .group_by(Course.current_stage)
         )
         return {stage: count for stage, count in rows}
 

@@ -15,9 +15,7 @@ import holidays
 
 @lru_cache(maxsize=64)
 def _holidays_for(year: int) -> dict[date, str]:
-    return dict(
-        holidays.country_holidays("DK", years=year, categories=("public", "optional"), language="da")
-    )
+    return dict(holidays.country_holidays("DK", years=year, categories=("public", "optional"), language="da"))
 
 
 def holiday_name(day: date) -> str | None:

@@ -200,7 +200,9 @@ MINORITETSETNISKE_V1 = ProgrammeDef(
         StageDef(
             key="arbejdsgruppe",
             name="Arbejdsgruppe",
-            description="Kommunen nedsætter en intern arbejdsgruppe med faglig leder, myndighed og almenområdet.",
+            description=(
+                "Kommunen nedsætter en intern arbejdsgruppe med faglig leder, myndighed og almenområdet."
+            ),
             planned_weeks=2,
             steps=[
                 StepDef(
@@ -352,9 +354,7 @@ MINORITETSETNISKE_V1 = ProgrammeDef(
     ],
 )
 
-PROGRAMMES: dict[tuple[str, int], ProgrammeDef] = {
-    (p.key, p.version): p for p in [MINORITETSETNISKE_V1]
-}
+PROGRAMMES: dict[tuple[str, int], ProgrammeDef] = {(p.key, p.version): p for p in [MINORITETSETNISKE_V1]}
 
 MEETING_TITLES = {
     "formoede": "Formøde",

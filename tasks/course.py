@@ -1,6 +1,7 @@
 """Prefect tasks: every side effect of a course stage.
 
-Cache policy INPUTS + RUN_ID (+ the task's name) with persisted results: when the flow body runs again from the top
+Cache policy INPUTS + RUN_ID (+ the task's name) with persisted results: when the flow body runs
+again from the top
 after a resume, finished tasks return their stored result instead of running again. The default
 policy would also hash the task's source, so a code release would re-run finished stages.
 The functions below them are idempotent on their own too (see `forloeb.course_ops`).
@@ -57,7 +58,9 @@ def show_stage_in_prefect(flow_run_id: str, run_name: str, stage_key: str, posit
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(UUID(flow_run_id))
         tags = [t for t in flow_run.tags if not t.startswith("fase:")]
-        client.update_flow_run(UUID(flow_run_id), name=run_name, tags=[*tags, f"fase:{position:02d}-{stage_key}"])
+        client.update_flow_run(
+            UUID(flow_run_id), name=run_name, tags=[*tags, f"fase:{position:02d}-{stage_key}"]
+        )
 
 
 @_task

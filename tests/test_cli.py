@@ -150,7 +150,9 @@ def test_start_status_tasks_show_and_complete(course: Course, tmp_path: Path) ->
     assert code == 0 and "Opgaver (2)" in out
     # Answers through stdin work too.
     nxt = _open_task(course.id)
-    code, out = forloeb("complete", str(nxt.id), "--file", "-", input=json.dumps(answer_for("samarbejdsaftale")))
+    code, out = forloeb(
+        "complete", str(nxt.id), "--file", "-", input=json.dumps(answer_for("samarbejdsaftale"))
+    )
     assert code == 0, out
 
 
@@ -163,7 +165,9 @@ def test_duplicate_active_course_is_refused(course: Course) -> None:
 def test_invalid_form_changes_nothing(course: Course) -> None:
     assert course.id is not None and course.flow_run_id is not None
     task = _open_task(course.id)
-    code, out = forloeb("complete", str(task.id), "--data", json.dumps({"formoede_dato": "i går", "ekstra": 1}))
+    code, out = forloeb(
+        "complete", str(task.id), "--data", json.dumps({"formoede_dato": "i går", "ekstra": 1})
+    )
     assert code == 2
     assert "formoede_dato: skal være en dato" in out
     assert "fokus: skal udfyldes" in out
@@ -206,7 +210,12 @@ def test_task_of_another_course_is_refused(course: Course) -> None:
     task = _open_task(course.id)
     other = service.get_course(2)
     code, out = forloeb(
-        "complete", str(task.id), "--course", str(other.id), "--data", json.dumps(answer_for("behovsafklaring"))
+        "complete",
+        str(task.id),
+        "--course",
+        str(other.id),
+        "--data",
+        json.dumps(answer_for("behovsafklaring")),
     )
     assert code == 4 and "hører ikke til forløb 2" in out
     assert _open_task(course.id).status == TaskStatus.OPEN

@@ -69,7 +69,9 @@ def _task_run_states(flow_run_id: str) -> list[tuple[str, str]]:
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)])), limit=200
         )
-    return [(run.task_key.rsplit(".", 1)[-1].split("-")[0], run.state.name if run.state else "") for run in runs]
+    return [
+        (run.task_key.rsplit(".", 1)[-1].split("-")[0], run.state.name if run.state else "") for run in runs
+    ]
 
 
 def test_replays_never_repeat_finished_work() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -57,7 +58,9 @@ def test_definitions_refuse_bad_keys_forms_and_references() -> None:
         StepDef(key="a", title="x")
     step = StepDef(key="a", title="x", form="behovsafklaring")
     with pytest.raises(ValidationError, match="used twice"):
-        ProgrammeDef(key="p", version=1, name="p", description="", stages=[_stage("s1", [step]), _stage("s2", [step])])
+        ProgrammeDef(
+            key="p", version=1, name="p", description="", stages=[_stage("s1", [step]), _stage("s2", [step])]
+        )
     later = StepDef(
         key="b", title="x", meeting=MeetingRule(kind="genbesoeg", action="schedule", after="a.no_such_field")
     )
@@ -72,7 +75,10 @@ def test_rounds_come_from_answers_within_bounds() -> None:
     workshops = MINORITETSETNISKE_V1.stage("workshops")
     assert MINORITETSETNISKE_V1.rounds(workshops, {}) == 3
     assert MINORITETSETNISKE_V1.rounds(workshops, {"samarbejdsaftale": {"antal_workshops": 2}}) == 2
-    answers = {"samarbejdsaftale": {"antal_workshops": 2}, "afdaekningsworkshop-afholdt": {"antal_workshops": 3}}
+    answers = {
+        "samarbejdsaftale": {"antal_workshops": 2},
+        "afdaekningsworkshop-afholdt": {"antal_workshops": 3},
+    }
     assert MINORITETSETNISKE_V1.rounds(workshops, answers) == 3
     assert MINORITETSETNISKE_V1.rounds(workshops, {"samarbejdsaftale": {"antal_workshops": 9}}) == 3
 
@@ -80,7 +86,7 @@ def test_rounds_come_from_answers_within_bounds() -> None:
 def test_stage_plan_is_back_to_back_on_working_days() -> None:
     plan = plan_stages(MINORITETSETNISKE_V1, date(2026, 12, 19))  # a Saturday
     assert plan[0][2] == date(2026, 12, 21)
-    for (_, _, start, end), (_, _, next_start, _) in zip(plan, plan[1:], strict=False):
+    for (_, _, start, end), (_, _, next_start, _) in itertools.pairwise(plan):
         assert start <= end < next_start
     assert all(is_working_day(start) and is_working_day(end) for _, _, start, end in plan)
 
@@ -104,9 +110,13 @@ def test_case_analysis_needs_three_to_six_opaque_unique_references() -> None:
         with pytest.raises(ValidationError):
             SagsanalyseForm.model_validate({"sagsreferencer": refs, "minianalyse_gennemfoert": True})
     with pytest.raises(ValidationError):
-        SagsanalyseForm.model_validate({"sagsreferencer": ["Anna Hansen", "b-1", "c-2"], "minianalyse_gennemfoert": True})
+        SagsanalyseForm.model_validate(
+            {"sagsreferencer": ["barnets navn", "b-1", "c-2"], "minianalyse_gennemfoert": True}
+        )
     with pytest.raises(ValidationError, match="CPR"):
-        SagsanalyseForm.model_validate({"sagsreferencer": ["010100-1234", "b-1", "c-2"], "minianalyse_gennemfoert": True})
+        SagsanalyseForm.model_validate(
+            {"sagsreferencer": ["010100-1234", "b-1", "c-2"], "minianalyse_gennemfoert": True}
+        )
 
 
 def test_meetings_only_on_working_days() -> None:
