@@ -207,7 +207,9 @@ class CourseSummary:
 def course_summaries(course_id: int | None = None) -> list[CourseSummary]:
     """One row per course for overviews (a fixed number of queries, whatever the count)."""
     with session_scope() as session:
-        query = select(Course, Municipality).join(Municipality).order_by(col(Municipality.name), col(Course.id))
+        query = (
+            select(Course, Municipality).join(Municipality).order_by(col(Municipality.name), col(Course.id))
+        )
         if course_id is not None:
             query = query.where(Course.id == course_id)
         rows = list(session.exec(query))

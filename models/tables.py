@@ -9,6 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
+from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from forloeb.clock import now
@@ -17,6 +18,23 @@ from forloeb.clock import now
 def _ts(**kwargs: Any) -> Any:
     """A timezone-aware timestamp column."""
     return Field(sa_column=Column(DateTime(timezone=True), **kwargs))
+
+
+def _enum(enum_cls: type[StrEnum], default: StrEnum, *, index: bool = False) -> Any:
+    """Store an enum's *value* ('aktiv') as plain text. SQLModel's default stores the member's
+    name ('ACTIVE') and a native PostgreSQL enum type, which SQL written with values (the partial
+    index below, reports, other tools) would not match."""
+    return Field(
+        default=default,
+        index=index,
+        sa_type=SAEnum(
+            enum_cls,
+            native_enum=False,
+            length=20,
+            validate_strings=True,
+            values_callable=lambda members: [m.value for m in members],
+        ),
+    )
 
 
 class CourseStatus(StrEnum):
@@ -75,7 +93,7 @@ class Course(SQLModel, table=True):
     programme_version: int
     consultant: str = Field(index=True)
     start_date: date
-    status: CourseStatus = Field(default=CourseStatus.STARTING, index=True)
+    status: CourseStatus = _enum(CourseStatus, CourseStatus.STARTING, index=True)
     current_stage: str | None = Field(default=None, index=True)
     current_stage_since: datetime | None = _ts(nullable=True)
     flow_run_id: str | None = Field(default=None, index=True)
@@ -91,7 +109,7 @@ class StageRun(SQLModel, table=True):
     stage_key: str
     position: int
     name: str
-    status: StageStatus = Field(default=StageStatus.PLANNED)
+    status: StageStatus = _enum(StageStatus, StageStatus.PLANNED)
     planned_start: date
     planned_end: date
     actual_start: datetime | None = _ts(nullable=True)
@@ -114,7 +132,7 @@ class HumanTask(SQLModel, table=True):
     title: str
     assignee_role: str
     due_date: date
-    status: TaskStatus = Field(default=TaskStatus.OPEN)
+    status: TaskStatus = _enum(TaskStatus, TaskStatus.OPEN)
     answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     completed_by: str | None = None
     completed_at: datetime | None = _ts(nullable=True)
@@ -133,7 +151,7 @@ class Meeting(SQLModel, table=True):
     title: str
     planned_at: datetime = _ts(nullable=False)
     location: str = ""
-    status: MeetingStatus = Field(default=MeetingStatus.PLANNED)
+    status: MeetingStatus = _enum(MeetingStatus, MeetingStatus.PLANNED)
     version: int = 1
     held_on: date | None = None
 
