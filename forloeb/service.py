@@ -431,4 +431,25 @@ def course_count_by_stage() -> dict[str | None, int]:
         return {stage: count for stage, count in rows}
 
 
+# --- notifications (issue 4) ----------------------------------------------------------------
+
+
+def retry_notification(notification_id: int, *, actor: str) -> bool:
+    """Send a failed outbox row again (a sent row is refused with `Conflict`)."""
+    from notifications import outbox
+
+    row = outbox.get_row(notification_id)
+    try:
+        return outbox.retry(notification_id)
+    finally:
+        with session_scope() as session:
+            audit(
+                session,
+                actor=actor,
+                action="notifikation sendt igen",
+                course_id=row.course_id,
+                detail=f"#{notification_id} {row.purpose} til {row.recipient}",
+            )
+
+
 __all__ = ["CourseStatus"]

@@ -33,6 +33,30 @@ class Settings(BaseSettings):
     demo: bool = True
     """`make run` creates demo courses on first start."""
 
+    # --- notifications ---
+    smtp_url: str = "mailto://127.0.0.1:8025?from=forloeb@localhost"
+    """Apprise mail URL without recipients (`mailto://` plain SMTP, `mailtos://` TLS). The default
+    is the dev mailbox `make run` starts (plain SMTP on 127.0.0.1:8025, no login)."""
+
+    notify_urls: list[str] = []
+    """Extra Apprise URLs (e.g. a Teams/Slack webhook for the consultants' channel), as JSON."""
+
+    public_url: str = "http://127.0.0.1:8000"
+    """Base URL used in links in messages (the dashboard)."""
+
+    consultant_email: str = "konsulent@forloeb.local"
+    """Used when a consultant has no e-mail in `ConsultantPreference`."""
+
+    evaluation_url: str = ""
+    """The evaluation form's address; default: `public_url` + /evaluering/<course uid>."""
+
+    send_attempts: int = 3
+    send_backoff_seconds: float = 2.0
+    """First wait between attempts; doubles each time."""
+
+    dev_mailbox_port: int = 8025
+    """`make run` starts a local SMTP sink here when `smtp_url` points at it."""
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

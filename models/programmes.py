@@ -23,6 +23,24 @@ class _Def(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Reminder(_Def):
+    """A reminder before a meeting: `days` calendar days or `working_days` working days before,
+    sent at `at` (Copenhagen time). A date that is not a working day moves earlier."""
+
+    days: int = Field(0, ge=0)
+    working_days: int = Field(0, ge=0)
+    at: time = time(8, 0)
+    template: str = "moede_paamindelse"
+
+    @property
+    def kind(self) -> str:
+        """Stable name, part of the reminder run's idempotency key."""
+        return f"paamindelse-{self.days}d" if self.days else f"paamindelse-{self.working_days}ad"
+
+
+DEFAULT_REMINDERS = (Reminder(days=7), Reminder(working_days=1))
+
+
 class MeetingRule(_Def):
     """What a step does to a meeting.
 
@@ -37,6 +55,7 @@ class MeetingRule(_Def):
     after: str | None = None
     months: int = 0
     at: time = time(10, 0)
+    reminders: tuple[Reminder, ...] = DEFAULT_REMINDERS
 
 
 class StepDef(_Def):
@@ -77,6 +96,8 @@ class StageDef(_Def):
     planned_weeks: int = Field(ge=0)
     steps: list[StepDef] = Field(min_length=1)
     repeat: RepeatRule | None = None
+    notify_on_start: tuple[str, ...] = ()
+    """Message templates sent when the stage starts (e.g. the evaluation request)."""
 
 
 class ProgrammeDef(_Def):
@@ -117,6 +138,14 @@ class ProgrammeDef(_Def):
             raise ValueError(f"{where}: {ref!r} must name an earlier, non-repeated step with a form")
         if field not in FORMS[step.form].model_fields:
             raise ValueError(f"{where}: form {step.form!r} has no field {field!r}")
+
+    def meeting_reminders(self, kind: str) -> tuple[Reminder, ...]:
+        """The reminders for a meeting kind: from the first rule that plans or schedules it."""
+        for stage in self.stages:
+            for step in stage.steps:
+                if step.meeting and step.meeting.kind == kind and step.meeting.action != "hold":
+                    return step.meeting.reminders
+        return DEFAULT_REMINDERS
 
     def stage(self, key: str) -> StageDef:
         for stage in self.stages:
@@ -323,6 +352,7 @@ MINORITETSETNISKE_V1 = ProgrammeDef(
             name="Evaluering",
             description="Kort evalueringsskema til deltagerne på mail.",
             planned_weeks=2,
+            notify_on_start=("evaluering",),
             steps=[
                 StepDef(key="evaluering", title="Registrér evalueringens besvarelser", form="evaluering"),
             ],
@@ -341,6 +371,7 @@ MINORITETSETNISKE_V1 = ProgrammeDef(
                         action="schedule",
                         after="opsamlingsmoede.afholdt_dato",
                         months=6,
+                        reminders=(Reminder(days=14, template="genbesoeg_paamindelse"),),
                     ),
                 ),
                 StepDef(

@@ -213,3 +213,65 @@ Index(
 )
 Index("ix_auditevent_course_at", AuditEvent.__table__.c.course_id, AuditEvent.__table__.c.at)  # type: ignore[attr-defined]
 Index("ix_course_stage_since", Course.__table__.c.current_stage_since)  # type: ignore[attr-defined]
+
+
+# --- notifications (issue 4) ----------------------------------------------------------------
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: one row per message and recipient. `idempotency_key` makes enqueueing a
+    message twice (a replayed flow, a retried reminder run) return the same row, and a row
+    that is `sent` is never sent again."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int | None = Field(default=None, foreign_key="course.id", index=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
+    purpose: str = Field(index=True)
+    channel: str = "mail"
+    """'mail' (recipient is an e-mail address) or 'kanal' (recipient names an extra Apprise URL)."""
+    recipient: str
+    idempotency_key: str = Field(unique=True)
+    subject: str
+    body_text: str
+    body_html: str = ""
+    ics: str | None = None
+    status: NotificationStatus = _enum(NotificationStatus, NotificationStatus.PENDING, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = _ts(nullable=False, default=now)
+    updated_at: datetime | None = _ts(nullable=True)
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class ReminderRunStatus(StrEnum):
+    SCHEDULED = "planlagt"
+    CANCELLED = "annulleret"
+
+
+class ReminderRun(SQLModel, table=True):
+    """A one-off scheduled Prefect flow run that will send a reminder for one meeting version."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "kind", "meeting_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    kind: str
+    meeting_version: int
+    scheduled_for: datetime = _ts(nullable=False)
+    flow_run_id: str | None = None
+    status: ReminderRunStatus = _enum(ReminderRunStatus, ReminderRunStatus.SCHEDULED)
+
+
+class ConsultantPreference(SQLModel, table=True):
+    """Per consultant (by display name, as on `Course.consultant`): e-mail and opt-ins."""
+
+    consultant: str = Field(primary_key=True)
+    email: str | None = None
+    stage_summary: bool = False
+    """Send a short mail to the consultant each time one of their courses changes stage."""

@@ -13,6 +13,9 @@ import pytest
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+# Real SMTP server and webhook receiver fixtures (`smtp`, `webhook`) for the notification tests.
+pytest_plugins = ["tests.notify_support"]
+
 ROOT = Path(__file__).resolve().parent.parent
 KOMMUNER = ROOT / "data" / "kommuner.csv"
 

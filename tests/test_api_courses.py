@@ -89,10 +89,24 @@ def test_list_filter_and_not_found(api) -> None:  # type: ignore[no-untyped-def]
     assert unknown_programme.status_code == 422 and "Ukendt program" in unknown_programme.json()["detail"]
 
 
-def test_notifications_api_is_empty_until_the_outbox_exists(api) -> None:  # type: ignore[no-untyped-def]
+def test_notifications_api_lists_and_retries_only_failed(api, smtp) -> None:  # type: ignore[no-untyped-def]
+    from notifications import compose, outbox
+    from tests.test_notifications_send import LEADER, make_course
+
     body = api.get("/api/notifications").json()
-    assert body == {"available": False, "items": [], "total": 0}
+    assert body == {"available": True, "items": [], "total": 0}
     assert api.post("/api/notifications/1/retry").status_code == 404
+    _course_id, meeting_id = make_course()
+    smtp.stop()
+    ids = compose.enqueue_meeting_message(meeting_id, "moede_invitation")
+    with pytest.raises(outbox.DeliveryFailed):
+        outbox.deliver(ids[0])
+    failed = api.get("/api/notifications", params={"status": "failed"}).json()
+    assert [row["id"] for row in failed["items"]] == [ids[0]]
+    smtp.start()
+    assert api.post(f"/api/notifications/{ids[0]}/retry").status_code == 202
+    assert api.post(f"/api/notifications/{ids[0]}/retry").status_code == 409
+    assert len(smtp.mailbox.to(LEADER)) == 1
 
 
 def test_openapi_schema_is_served() -> None:

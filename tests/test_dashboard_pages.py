@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
+from dashboard import outbox as dashboard_outbox
 from dashboard import queries
 from forloeb.db import get_engine, session_scope
 from models.tables import AuditEvent, UserRole
@@ -105,7 +107,6 @@ def test_course_page_shows_timeline_tasks_audit_and_prefect_link() -> None:
     assert "Samarbejdsaftale" in html and "Genbesøg" in html
     assert "Nedsæt arbejdsgruppen" in html
     assert "fase startet" in html  # audit trail
-    assert "Notifikationsudbakken er endnu ikke bygget" in html
     assert c.get("/forloeb/99999").status_code == 404
     assert "Forløb 99999 findes ikke" in c.get("/forloeb/99999").text
 
@@ -143,9 +144,63 @@ def test_municipalities_page_lists_all_98_with_their_courses() -> None:
     assert f'href="/forloeb/{course_id}"' in html
 
 
-def test_notifications_page_says_the_outbox_is_not_built_yet() -> None:
+def test_notifications_page_lists_the_outbox_and_retries_a_failed_row(smtp) -> None:  # type: ignore[no-untyped-def]
+    from notifications import compose, outbox
+    from tests.test_notifications_send import LEADER, make_course
+
+    _course_id, meeting_id = make_course()
+    smtp.stop()
+    [first, *_] = compose.enqueue_meeting_message(meeting_id, "moede_invitation")
+    with pytest.raises(outbox.DeliveryFailed):
+        outbox.deliver(first)
+    session = logged_in()
+    html = session.get("/notifikationer?status=failed").text
+    assert 'id="outbox-missing"' not in html
+    assert LEADER in html and "Connection refused" in html and f"/notifikationer/{first}/send-igen" in html
+    smtp.start()
+    outbox.retry(first)
+    assert outbox.get_row(first).status == "sent" and len(smtp.mailbox.to(LEADER)) == 1
+
+
+def test_notifications_page_says_so_when_there_is_no_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dashboard_outbox, "_table", lambda: None)
     html = logged_in().get("/notifikationer").text
     assert 'id="outbox-missing"' in html
+
+
+def _notification(course_id: int, status: str, error: str | None) -> int:
+    tables = pytest.importorskip("models.tables")
+    if not hasattr(tables, "Notification"):
+        pytest.skip("the notifications outbox table does not exist yet")
+    row = tables.Notification(
+        course_id=course_id,
+        purpose="påmindelse",
+        recipient="leder@example.dk",
+        idempotency_key=f"test-{course_id}-{status}",
+        subject="Påmindelse om møde",
+        body_text="Hej",
+        status=status,
+        attempts=3 if error else 1,
+        last_error=error,
+    )
+    with session_scope() as session:
+        session.add(row)
+        session.flush()
+        return int(row.id)
+
+
+def test_a_sent_notification_is_not_sent_again_from_the_page() -> None:
+    course_id = seed_course(AARHUS)
+    failed = _notification(course_id, "failed", "SMTP 550: postkassen findes ikke")
+    sent = _notification(course_id, "sent", None)
+    c = logged_in()
+    html = c.get("/notifikationer", params={"status": "failed"}).text
+    assert f'action="/notifikationer/{failed}/send-igen"' in html
+    assert f'action="/notifikationer/{sent}/send-igen"' not in html
+    refused = c.post(f"/notifikationer/{sent}/send-igen", data={"csrf_token": csrf_from(html)})
+    assert refused.status_code == 409 and "sendes ikke igen" in refused.text
+    assert "SMTP 550: postkassen findes ikke" in c.get(f"/forloeb/{course_id}").text
+    assert c.get("/notifikationer", params={"status": "ukendt"}).status_code == 422
 
 
 def test_admin_manages_consultants_and_the_change_is_audited() -> None:

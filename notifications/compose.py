@@ -1,0 +1,375 @@
+"""What to send, to whom, when: reads the app database, renders, enqueues in the outbox.
+
+Every function returns the outbox ids it enqueued (existing ids when run again: the keys make
+each message once). Municipal recipients are the course's contacts; the consultant gets mail at
+`ConsultantPreference.email` or FORLOEB_CONSULTANT_EMAIL, and messages to the consultant are also
+posted to each extra Apprise URL (FORLOEB_NOTIFY_URLS, as recipients `kanal-1`, `kanal-2`, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlmodel import Session, col, select
+
+from forloeb.clock import COPENHAGEN, as_utc, now
+from forloeb.db import session_scope
+from forloeb.errors import NotFound
+from forloeb.workdays import add_working_days, is_working_day, previous_working_day
+from models.programmes import Reminder, get_programme
+from models.tables import (
+    ConsultantPreference,
+    Contact,
+    Course,
+    HumanTask,
+    Meeting,
+    MeetingStatus,
+    Municipality,
+    TaskStatus,
+)
+from notifications.ics import meeting_ics, meeting_uid
+from notifications.outbox import Message, enqueue
+from notifications.render import render
+
+MeetingTemplate = Literal["moede_invitation", "moede_flyttet", "moede_aflyst"]
+MAX_TASK_REMINDERS = 3
+
+
+@dataclass(frozen=True)
+class Recipient:
+    channel: str
+    address: str
+    name: str
+
+
+def consultant_email(session: Session, consultant: str) -> str:
+    from forloeb.settings import get_settings
+
+    pref = session.get(ConsultantPreference, consultant)
+    return pref.email if pref and pref.email else get_settings().consultant_email
+
+
+def _consultant(session: Session, course: Course) -> list[Recipient]:
+    from forloeb.settings import get_settings
+
+    found = [Recipient("mail", consultant_email(session, course.consultant), course.consultant)]
+    for index, _url in enumerate(get_settings().notify_urls, start=1):
+        found.append(Recipient("kanal", f"kanal-{index}", "konsulenter"))
+    return found
+
+
+def _municipality(session: Session, course_id: int) -> list[Recipient]:
+    contacts = session.exec(select(Contact).where(Contact.course_id == course_id).order_by(col(Contact.id)))
+    return [Recipient("mail", c.email, c.name) for c in contacts]
+
+
+def _course(session: Session, course_id: int) -> tuple[Course, dict[str, Any]]:
+    course = session.get(Course, course_id)
+    if course is None:
+        raise NotFound(f"Forløb {course_id} findes ikke.")
+    municipality = session.get(Municipality, course.municipality_code)
+    programme = get_programme(course.programme, course.programme_version)
+    base = {
+        "kommune": municipality.name if municipality else str(course.municipality_code),
+        "program": programme.name,
+        "konsulent": course.consultant,
+    }
+    return course, base
+
+
+def _meeting_context(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "titel": meeting.title,
+        "kind": meeting.kind,
+        "tidspunkt": as_utc(meeting.planned_at),
+        "sted": meeting.location or "Aftales nærmere",
+    }
+
+
+def _public(path: str) -> str:
+    from forloeb.settings import get_settings
+
+    return get_settings().public_url.rstrip("/") + path
+
+
+def _enqueue_all(
+    session: Session,
+    course: Course,
+    *,
+    purpose: str,
+    key: str,
+    template: str,
+    context: dict[str, Any],
+    recipients: list[Recipient],
+    ics: str | None = None,
+    meeting_id: int | None = None,
+) -> list[int]:
+    ids = []
+    for person in recipients:
+        rendered = render(template, {**context, "modtager": person.name}, ics=ics)
+        ids.append(
+            enqueue(
+                session,
+                Message(
+                    course_id=course.id,
+                    purpose=purpose,
+                    channel=person.channel,
+                    recipient=person.address,
+                    key=f"{key}:{person.channel}:{person.address}",
+                    rendered=rendered,
+                    meeting_id=meeting_id,
+                ),
+            )
+        )
+    return ids
+
+
+def _meeting(session: Session, meeting_id: int) -> Meeting:
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFound(f"Mødet {meeting_id} findes ikke.")
+    return meeting
+
+
+def enqueue_meeting_message(
+    meeting_id: int, template: MeetingTemplate, previous: datetime | None = None
+) -> list[int]:
+    """Invitation, update or cancellation (with .ics) for the meeting's current version."""
+    with session_scope() as session:
+        meeting = _meeting(session, meeting_id)
+        course, base = _course(session, meeting.course_id)
+        recipients = _municipality(session, meeting.course_id) + _consultant(session, course)
+        emails = [r.address for r in recipients if r.channel == "mail"]
+        ics = meeting_ics(
+            uid=meeting_uid(course.uid, meeting.key),
+            title=f"{meeting.title}: {base['kommune']}",
+            start=as_utc(meeting.planned_at),
+            location=meeting.location,
+            description=f"Rådgivningsforløbet {base['program']} for {base['kommune']}.",
+            sequence=meeting.version - 1,
+            method="CANCEL" if template == "moede_aflyst" else "REQUEST",
+            organizer=consultant_email(session, course.consultant),
+            attendees=emails,
+            stamp=now(),
+        )
+        context = {**base, "moede": _meeting_context(meeting), "tidligere": previous}
+        return _enqueue_all(
+            session,
+            course,
+            purpose=template,
+            key=f"{course.uid}:{template}:{meeting.key}:v{meeting.version}",
+            template=template,
+            context=context,
+            recipients=recipients,
+            ics=ics,
+            meeting_id=meeting.id,
+        )
+
+
+def enqueue_meeting_reminder(meeting_id: int, kind: str, version: int, template: str) -> list[int]:
+    """A reminder for `version` of the meeting; nothing if it has since moved or been cancelled."""
+    with session_scope() as session:
+        meeting = _meeting(session, meeting_id)
+        if meeting.status != MeetingStatus.PLANNED or meeting.version != version:
+            return []
+        course, base = _course(session, meeting.course_id)
+        context = {**base, "moede": _meeting_context(meeting), "netvaerk_link": _public("/netvaerk")}
+        return _enqueue_all(
+            session,
+            course,
+            purpose=template,
+            key=f"{course.uid}:{kind}:{meeting.key}:v{version}",
+            template=template,
+            context=context,
+            recipients=_municipality(session, meeting.course_id) + _consultant(session, course),
+            meeting_id=meeting.id,
+        )
+
+
+def reminder_times(meeting_at: datetime, reminders: tuple[Reminder, ...]) -> list[tuple[Reminder, datetime]]:
+    """When each reminder fires (aware UTC): on a working day, moved earlier if needed."""
+    meeting_day = meeting_at.astimezone(COPENHAGEN).date()
+    result = []
+    for reminder in reminders:
+        if reminder.days:
+            day = previous_working_day(meeting_day - timedelta(days=reminder.days))
+        else:
+            day = add_working_days(meeting_day, -reminder.working_days)
+        local = datetime.combine(day, reminder.at, tzinfo=COPENHAGEN)
+        result.append((reminder, local.astimezone(UTC)))
+    return result
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    meeting_id: int
+    meeting_version: int
+    kind: str
+    template: str
+    at: datetime
+    idempotency_key: str
+
+
+def planned_reminders(meeting_id: int) -> list[PlannedReminder]:
+    """The reminders a meeting's current version should have, skipping those already past."""
+    with session_scope() as session:
+        meeting = _meeting(session, meeting_id)
+        if meeting.status != MeetingStatus.PLANNED:
+            return []
+        course = session.get(Course, meeting.course_id)
+        assert course is not None and meeting.id is not None
+        programme = get_programme(course.programme, course.programme_version)
+        times = reminder_times(as_utc(meeting.planned_at), programme.meeting_reminders(meeting.kind))
+        return [
+            PlannedReminder(
+                meeting_id=meeting.id,
+                meeting_version=meeting.version,
+                kind=reminder.kind,
+                template=reminder.template,
+                at=at,
+                idempotency_key=f"{course.uid}-{meeting.key}-{reminder.kind}-v{meeting.version}",
+            )
+            for reminder, at in times
+            if at > now()
+        ]
+
+
+def task_reminder_number(due: date, day: date) -> int:
+    """Which reminder is due on `day` for a task due on `due`: the first on the first working day
+    after the due date, then weekly, at most 3; 0 for none."""
+    if not is_working_day(day) or day <= due:
+        return 0
+    number = 0
+    for n in range(1, MAX_TASK_REMINDERS + 1):
+        first = due + timedelta(days=1 + 7 * (n - 1))
+        if day >= first:
+            number = n
+    return number
+
+
+def enqueue_overdue_task_reminders(day: date) -> list[int]:
+    """Reminders to each overdue open task's assignee; escalation to the consultant at the last."""
+    ids: list[int] = []
+    with session_scope() as session:
+        tasks = list(
+            session.exec(
+                select(HumanTask).where(HumanTask.status == TaskStatus.OPEN, col(HumanTask.due_date) < day)
+            )
+        )
+        for task in tasks:
+            number = task_reminder_number(task.due_date, day)
+            if not number:
+                continue
+            course, base = _course(session, task.course_id)
+            context = {
+                **base,
+                "opgave": {"titel": task.title, "frist": task.due_date},
+                "nummer": number,
+                "link": _public(f"/opgaver/{task.id}"),
+            }
+            assignees = (
+                _municipality(session, task.course_id)
+                if task.assignee_role == "kommune"
+                else _consultant(session, course)
+            )
+            ids += _enqueue_all(
+                session,
+                course,
+                purpose="opgave_rykker",
+                key=f"{course.uid}:opgave_rykker:{task.key}:{number}",
+                template="opgave_rykker",
+                context=context,
+                recipients=assignees,
+            )
+            if number == MAX_TASK_REMINDERS and task.assignee_role == "kommune":
+                ids += _enqueue_all(
+                    session,
+                    course,
+                    purpose="opgave_eskalering",
+                    key=f"{course.uid}:opgave_eskalering:{task.key}",
+                    template="opgave_eskalering",
+                    context=context,
+                    recipients=_consultant(session, course),
+                )
+    return ids
+
+
+def enqueue_stage_messages(course_id: int, stage_key: str) -> list[int]:
+    """On entering a stage: its `notify_on_start` messages, and the stage-change summary to a
+    consultant who asked for it."""
+    from forloeb.settings import get_settings
+
+    ids: list[int] = []
+    with session_scope() as session:
+        course, base = _course(session, course_id)
+        programme = get_programme(course.programme, course.programme_version)
+        stage = programme.stage(stage_key)
+        for template in stage.notify_on_start:
+            if template == "evaluering":
+                link = get_settings().evaluation_url or _public(f"/evaluering/{course.uid}")
+                ids += _enqueue_all(
+                    session,
+                    course,
+                    purpose="evaluering",
+                    key=f"{course.uid}:evaluering:{stage_key}",
+                    template="evaluering",
+                    context={**base, "link": link},
+                    recipients=_municipality(session, course_id),
+                )
+            else:
+                raise ValueError(f"stage {stage_key!r}: no sender for template {template!r}")
+        pref = session.get(ConsultantPreference, course.consultant)
+        if pref is not None and pref.stage_summary:
+            open_tasks = session.exec(
+                select(HumanTask)
+                .where(HumanTask.course_id == course_id, HumanTask.status == TaskStatus.OPEN)
+                .order_by(col(HumanTask.due_date))
+            )
+            context = {
+                **base,
+                "fase": {
+                    "nummer": programme.stage_position[stage_key],
+                    "antal": len(programme.stages),
+                    "navn": stage.name,
+                    "beskrivelse": stage.description,
+                },
+                "opgaver": [{"titel": t.title, "frist": t.due_date} for t in open_tasks],
+                "link": _public(f"/forloeb/{course_id}"),
+            }
+            ids += _enqueue_all(
+                session,
+                course,
+                purpose="faseskift",
+                key=f"{course.uid}:faseskift:{stage_key}",
+                template="faseskift",
+                context=context,
+                recipients=_consultant(session, course)[:1],
+            )
+    return ids
+
+
+def meeting_announced(course_id: int, meeting_key: str) -> bool:
+    """Whether the meeting's invitation is already in the outbox (a replay need not ask Prefect)."""
+    from models.tables import Notification
+
+    with session_scope() as session:
+        meeting = session.exec(
+            select(Meeting).where(Meeting.course_id == course_id, Meeting.key == meeting_key)
+        ).one_or_none()
+        if meeting is None:
+            return True
+        found = session.exec(
+            select(Notification.id).where(
+                Notification.meeting_id == meeting.id, Notification.purpose == "moede_invitation"
+            )
+        ).first()
+        return found is not None
+
+
+def meeting_id_for(course_id: int, meeting_key: str) -> int | None:
+    with session_scope() as session:
+        return session.exec(
+            select(Meeting.id).where(Meeting.course_id == course_id, Meeting.key == meeting_key)
+        ).first()
