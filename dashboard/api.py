@@ -6,15 +6,26 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from dashboard import outbox, queries
 from dashboard.deps import api_user
 from dashboard.users import CurrentUser
 from forloeb import service
+from forloeb.clock import as_utc
 from forloeb.settings import flow_run_url
-from models.tables import HumanTask
+from models.tables import CourseStatus, HumanTask
+
+# SQLite hands timestamps back naive (they are stored as UTC): always answer with an offset.
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+MAX_ID = 2**31 - 1
+CourseId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID)]
+NotificationId = Annotated[int, Path(ge=1, le=MAX_ID)]
+OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 class ProblemDetail(BaseModel):
@@ -52,7 +63,7 @@ class CourseOut(BaseModel):
     stage_position: int | None
     stage_count: int
     days_in_stage: int | None
-    next_meeting_at: datetime | None
+    next_meeting_at: UtcDatetime | None
     open_tasks: int
     overdue_tasks: int
     start_date: date
@@ -75,8 +86,8 @@ class StageOut(BaseModel):
     status: str
     planned_start: date
     planned_end: date
-    actual_start: datetime | None
-    actual_end: datetime | None
+    actual_start: UtcDatetime | None
+    actual_end: UtcDatetime | None
 
 
 class TaskOut(BaseModel):
@@ -92,7 +103,7 @@ class TaskOut(BaseModel):
     status: str
     answer: dict[str, Any] | None
     completed_by: str | None
-    completed_at: datetime | None
+    completed_at: UtcDatetime | None
 
 
 class MeetingOut(BaseModel):
@@ -101,7 +112,7 @@ class MeetingOut(BaseModel):
     key: str
     kind: str
     title: str
-    planned_at: datetime
+    planned_at: UtcDatetime
     location: str
     status: str
     held_on: date | None
@@ -155,7 +166,7 @@ def list_courses(
     consultant: str | None = None,
     region: str | None = None,
     stage: str | None = None,
-    status: str | None = None,
+    status: CourseStatus | None = None,
     overdue_only: bool = False,
     sort: Literal[
         "kommune", "program", "konsulent", "fase", "dage", "moede", "opgaver", "overskredet", "status"
@@ -200,7 +211,7 @@ def _detail(course_id: int) -> CourseDetailOut:
     responses=_responses(404),
     summary="A course with its stages, tasks and meetings",
 )
-def get_course(course_id: int) -> CourseDetailOut:
+def get_course(course_id: CourseId) -> CourseDetailOut:
     return _detail(course_id)
 
 
@@ -222,7 +233,7 @@ def start_course(body: StartCourseIn, user: ApiUser) -> CourseDetailOut:
 @router.get("/tasks", response_model=TaskPage, summary="List tasks (open ones by default), overdue first")
 def list_tasks(
     consultant: str | None = None,
-    course_id: int | None = None,
+    course_id: OptionalId = None,
     assignee_role: Literal["konsulent", "kommune"] | None = None,
     overdue_only: bool = False,
     include_done: bool = False,
@@ -242,7 +253,7 @@ def list_tasks(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, responses=_responses(404), summary="One task")
-def get_task(task_id: int) -> TaskOut:
+def get_task(task_id: TaskId) -> TaskOut:
     return _task_out(service.get_task(task_id))
 
 
@@ -251,7 +262,7 @@ def get_task(task_id: int) -> TaskOut:
     responses=_responses(404),
     summary="JSON schema of the task's form (what `answer` must look like)",
 )
-def task_form_schema(task_id: int) -> dict[str, Any]:
+def task_form_schema(task_id: TaskId) -> dict[str, Any]:
     return service.task_form_schema(service.get_task(task_id))
 
 
@@ -261,15 +272,15 @@ def task_form_schema(task_id: int) -> dict[str, Any]:
     responses=_responses(404, 409, 503),
     summary="Complete a task: validate, store the answer and resume the course",
 )
-def complete_task(task_id: int, body: CompleteTaskIn, user: ApiUser) -> TaskOut:
+def complete_task(task_id: TaskId, body: CompleteTaskIn, user: ApiUser) -> TaskOut:
     task = service.complete_task(task_id, body.answer, actor=user.username)
     return _task_out(task)
 
 
 @router.get("/notifications", response_model=NotificationList, summary="Notifications outbox")
 def list_notifications(
-    status: str | None = None,
-    course_id: int | None = None,
+    status: Literal["pending", "sent", "failed"] | None = None,
+    course_id: OptionalId = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> NotificationList:
@@ -283,6 +294,6 @@ def list_notifications(
     responses=_responses(404, 409),
     summary="Send a failed notification again",
 )
-def retry_notification(notification_id: int, user: ApiUser, request: Request) -> dict[str, str]:
+def retry_notification(notification_id: NotificationId, user: ApiUser, request: Request) -> dict[str, str]:
     outbox.retry_notification(notification_id, actor=user.username)
     return {"status": "genafsendelse sat i gang"}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
+import time
 from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import FormData
 
-from dashboard.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
+from dashboard.security import CSRF_FIELD, CSRF_HEADER, csrf_valid, secret_key
 from dashboard.users import CurrentUser, authenticate, load_user
 
 SESSION_USER = "uid"
@@ -74,11 +77,31 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return (username, password) if sep else None
 
 
+BASIC_CACHE_SECONDS = 60
+_basic_cache: dict[tuple[str, str], tuple[int, float]] = {}
+
+
+def _basic_user(username: str, password: str) -> CurrentUser | None:
+    """Argon2 is slow on purpose; an API client sending Basic on every request is verified once a
+    minute. The cache key is an HMAC of the password (never the password), and the user is re-read
+    on every hit so deactivation takes effect at once."""
+    key = (username, hmac.new(secret_key().encode(), password.encode(), hashlib.sha256).hexdigest())
+    hit = _basic_cache.get(key)
+    if hit is not None and hit[1] > time.monotonic():
+        return load_user(hit[0])
+    user = authenticate(username, password)
+    if user is not None:
+        if len(_basic_cache) > 256:
+            _basic_cache.clear()
+        _basic_cache[key] = (user.id, time.monotonic() + BASIC_CACHE_SECONDS)
+    return user
+
+
 def api_user(request: Request) -> CurrentUser:
     """Session cookie (writes then need the X-CSRF-Token header) or HTTP Basic."""
     credentials = _basic_credentials(request)
     if credentials is not None:
-        user = authenticate(*credentials)
+        user = _basic_user(*credentials)
         if user is None:
             raise ApiUnauthorized("Forkert brugernavn eller adgangskode. / Wrong username or password.")
         return user

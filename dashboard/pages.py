@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -25,6 +25,7 @@ from models.tables import HumanTask, TaskStatus, UserRole
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[CurrentUser, Depends(page_user)]
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Admin = Annotated[CurrentUser, Depends(admin_user)]
 
 
@@ -163,7 +164,7 @@ async def new_course(request: Request, user: User) -> Response:
 
 
 @router.get("/forloeb/{course_id}")
-def course_page(request: Request, course_id: int, user: User) -> Response:
+def course_page(request: Request, course_id: Id, user: User) -> Response:
     detail = queries.course_detail(course_id)
     answers = {t.id: formgen.describe_answer(t.kind, t.answer) for t in detail.tasks}
     notes = outbox.list_notifications(course_id=course_id, limit=50)
@@ -244,7 +245,7 @@ def _form_page(
 
 
 @router.get("/opgaver/{task_id}")
-def task_page(request: Request, task_id: int, user: User) -> Response:
+def task_page(request: Request, task_id: Id, user: User) -> Response:
     task, course, kommune = queries.task_with_course(task_id)
     return _form_page(
         request,
@@ -277,7 +278,7 @@ async def _submit(
 
 
 @router.post("/opgaver/{task_id}")
-async def submit_task(request: Request, task_id: int, user: User) -> Response:
+async def submit_task(request: Request, task_id: Id, user: User) -> Response:
     form = await request.form()
     check_csrf(request, form)
     task, course, kommune = queries.task_with_course(task_id)
@@ -299,7 +300,7 @@ async def submit_task(request: Request, task_id: int, user: User) -> Response:
 
 
 @router.post("/opgaver/{task_id}/kommunelink")
-async def make_link(request: Request, task_id: int, user: User) -> Response:
+async def make_link(request: Request, task_id: Id, user: User) -> Response:
     form = await request.form()
     check_csrf(request, form)
     token = issue_task_link(task_id, actor=user.username)
@@ -419,7 +420,7 @@ def notifications_page(request: Request, user: User) -> Response:
 
 
 @router.post("/notifikationer/{notification_id}/send-igen")
-async def retry_notification(request: Request, notification_id: int, user: User) -> Response:
+async def retry_notification(request: Request, notification_id: Id, user: User) -> Response:
     form = await request.form()
     check_csrf(request, form)
     outbox.retry_notification(notification_id, actor=user.username)
@@ -482,7 +483,7 @@ async def add_user(request: Request, user: Admin) -> Response:
 
 
 @router.post("/konsulenter/{user_id}/aktiv")
-async def toggle_user(request: Request, user_id: int, user: Admin) -> Response:
+async def toggle_user(request: Request, user_id: Id, user: Admin) -> Response:
     form = await request.form()
     check_csrf(request, form)
     set_active(user_id, form_str(form, "active") == "1", actor=user.username)

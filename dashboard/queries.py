@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from forloeb.clock import COPENHAGEN, as_utc, now, today
 from forloeb.db import session_scope
-from forloeb.errors import NotFound
+from forloeb.errors import InvalidInput, NotFound
 from models.programmes import PROGRAMMES, ProgrammeDef, get_programme, latest_version, programme_keys
 from models.tables import (
     ACTIVE_STATUSES,
@@ -137,6 +137,10 @@ def _conditions(f: OverviewFilters, day: date) -> list[ColumnElement[bool]]:
     if f.stage:
         conds.append(col(Course.current_stage) == f.stage)
     if f.status:
+        if f.status not in {s.value for s in CourseStatus}:
+            raise InvalidInput(
+                f"Ukendt status '{f.status}'. Vælg en af: {', '.join(s.value for s in CourseStatus)}."
+            )
         conds.append(col(Course.status) == f.status)
     if f.municipality_code is not None:
         conds.append(col(Course.municipality_code) == f.municipality_code)
