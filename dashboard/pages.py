@@ -41,8 +41,16 @@ def _safe_next(value: str) -> str:
 
 
 @router.get("/")
-def home() -> RedirectResponse:
-    return _redirect("/oversigt")
+def home(request: Request) -> Response:
+    # A 200 for the launcher's readiness probe; people who are logged in go on to the overview.
+    if session_user(request) is not None:
+        return _redirect("/oversigt")
+    return render(request, "login.html", {"next": "/oversigt", "error": None})
+
+
+@router.get("/healthz")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
 
 
 @router.get("/login")

@@ -261,3 +261,19 @@ def test_task_form_is_generated_and_shows_errors_next_to_fields() -> None:
     assert 'id="err-medlemmer.0.rolle"' in response.text
     (still_open,) = open_tasks(course_id)
     assert still_open.status == "aaben"
+
+
+def test_front_page_answers_200_for_the_launcher_and_demo_admin_can_log_in() -> None:
+    from dashboard.users import ensure_demo_admin
+    from forloeb.settings import get_settings
+
+    c = client()
+    assert c.get("/").status_code == 200 and c.get("/healthz").json() == {"status": "ok"}
+    username, password = ensure_demo_admin()
+    assert (username, password) == ensure_demo_admin()  # stable across restarts
+    assert (get_settings().data_dir / "admin-password.txt").read_text().strip() == password
+    token = csrf_from(c.get("/").text)
+    response = c.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert response.status_code == 303 and response.headers["location"] == "/oversigt"
+    assert c.get("/").headers["location"] == "/oversigt"
+    assert 'href="/konsulenter"' in c.get("/oversigt").text
