@@ -145,7 +145,7 @@ def test_start_status_tasks_show_and_complete(course: Course, tmp_path: Path) ->
     run_until_wait(course.flow_run_id)
     assert state_of(course.flow_run_id) == ("Suspended", "samarbejdsaftale")
     code, out = forloeb("task", "show", str(task.id))
-    assert code == 0 and "Udført af Konsulent K" in out and "Opsporing og underretninger" in out
+    assert code == 0 and "Udført af Konsulent K" in out and "Opsporing og håndtering af underretninger" in out
     code, out = forloeb("tasks", "--all", "--course", str(course.id))
     assert code == 0 and "Opgaver (2)" in out
     # Answers through stdin work too.

@@ -48,8 +48,8 @@ def test_course_runs_through_all_stages() -> None:
         final = session.get(Course, course.id)
         assert final is not None and final.status == "afsluttet"
         revisit = session.exec(select(Meeting).where(Meeting.kind == "genbesoeg")).one()
-        # Closing meeting 2 June 2026 + 6 months = 2 December 2026 (a Wednesday).
-        assert revisit.planned_at.date() == date(2026, 12, 2)
+        # Closing meeting Monday 2 March 2026 + 6 months = Wednesday 2 September 2026.
+        assert revisit.planned_at.date() == date(2026, 9, 2)
         assert revisit.status == "afholdt"
         events = list(session.exec(select(AuditEvent).where(AuditEvent.course_id == course.id)))
         stage_begins = [e for e in events if e.action == "fase startet"]
@@ -164,4 +164,4 @@ def test_answer_given_in_the_prefect_ui_is_recorded() -> None:
     with session_scope() as session:
         task = session.exec(select(HumanTask).where(HumanTask.key == "behovsafklaring")).one()
     assert task.status == "udfoert" and task.completed_by == "prefect-ui" and task.applied
-    assert task.answer is not None and task.answer["fokus"] == "Opsporing og underretninger"
+    assert task.answer is not None and task.answer["fokus"] == "Opsporing og håndtering af underretninger"
