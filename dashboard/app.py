@@ -58,23 +58,29 @@ _DANISH_REQUEST_ERRORS = {
 
 
 class LazySessions:
-    """Starlette sessions, with the secret read on first use (the data dir may not exist at import)."""
+    """Starlette's signed-cookie sessions (HttpOnly, SameSite=Lax), with the secret read on first
+    use (the data dir may not exist at import). The cookie is `Secure` on every HTTPS request and
+    always when `FORLOEB_COOKIE_SECURE=1`; plain http is only for `make run` on 127.0.0.1."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.inner: SessionMiddleware | None = None
+        self.inner: dict[bool, SessionMiddleware] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.inner is None:
-            self.inner = SessionMiddleware(
+    def _middleware(self, secure: bool) -> SessionMiddleware:
+        if secure not in self.inner:
+            self.inner[secure] = SessionMiddleware(
                 self.app,
                 secret_key=secret_key(),
                 session_cookie="forloeb_session",
                 max_age=SESSION_MAX_AGE,
                 same_site="lax",
-                https_only=cookies_secure(),
+                https_only=secure,
             )
-        await self.inner(scope, receive, send)
+        return self.inner[secure]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        secure = cookies_secure() or scope.get("scheme") in ("https", "wss")
+        await self._middleware(secure)(scope, receive, send)
 
 
 def problem(

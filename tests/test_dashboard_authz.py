@@ -121,3 +121,16 @@ def test_consultant_issues_a_link_and_it_is_audited() -> None:
     assert response.status_code == 200
     assert 'id="kommunelink"' in response.text and "http://testserver/k/" in response.text
     assert "kommunelink udstedt" in c.get(f"/forloeb/{course_id}").text
+
+
+def test_session_cookie_is_httponly_samesite_and_secure_over_https() -> None:
+    from fastapi.testclient import TestClient
+
+    from dashboard.app import create_app
+
+    plain = client().get("/login").headers["set-cookie"].lower()
+    assert "httponly" in plain and "samesite=lax" in plain and "secure" not in plain
+    https = (
+        TestClient(create_app(), base_url="https://testserver").get("/login").headers["set-cookie"].lower()
+    )
+    assert "httponly" in https and "secure" in https
