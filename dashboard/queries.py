@@ -3,7 +3,7 @@ queries per page whatever the number of courses (no N+1). Writes go through `for
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -174,11 +174,6 @@ def _sort_column(f: OverviewFilters, day: date) -> Any:
             .correlate(Course)
             .scalar_subquery()
         )
-    if f.sort in {"opgaver", "overskredet"}:
-        where = [col(HumanTask.course_id) == col(Course.id), col(HumanTask.status) == TaskStatus.OPEN]
-        if f.sort == "overskredet":
-            where.append(col(HumanTask.due_date) < day)
-        return select(func.count()).select_from(HumanTask).where(*where).correlate(Course).scalar_subquery()
     return col(Municipality.name)
 
 
@@ -195,14 +190,32 @@ def overview(filters: OverviewFilters | None = None) -> OverviewPage:
             .join(Municipality, col(Course.municipality_code) == col(Municipality.code))
             .where(*conds)
         ).one()
-        sort = _sort_column(f, day)
+        inner_overdue = f.overdue_only and f.sort == "overskredet"
+        # Sorting by overdue among overdue courses: the join below already keeps only those.
+        base = base.where(*(_conditions(replace(f, overdue_only=False), day) if inner_overdue else conds))
+        if f.sort in {"opgaver", "overskredet"}:
+            # One grouped pass over the open tasks (index on status, due_date) joined in, rather
+            # than a count per course.
+            where = [col(HumanTask.status) == TaskStatus.OPEN]
+            if f.sort == "overskredet":
+                where.append(col(HumanTask.due_date) < day)
+            counted = (
+                select(col(HumanTask.course_id).label("course_id"), func.count().label("n"))
+                .where(*where)
+                .group_by(col(HumanTask.course_id))
+                .subquery()
+            )
+            on = counted.c.course_id == col(Course.id)
+            base = base.join(counted, on) if inner_overdue else base.outerjoin(counted, on)
+            sort: Any = func.coalesce(counted.c.n, 0)
+        else:
+            sort = _sort_column(f, day)
         if f.sort == "dage":
             ordering = sort.asc() if f.descending else sort.desc()
         else:
             ordering = sort.desc() if f.descending else sort.asc()
         page_query = (
-            base.where(*conds)
-            .order_by(ordering.nulls_last(), col(Course.id))
+            base.order_by(ordering.nulls_last(), col(Course.id))
             .offset((f.page - 1) * f.page_size)
             .limit(f.page_size)
         )
