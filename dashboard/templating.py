@@ -33,6 +33,9 @@ STATUS_LABELS = {
     "konsulent": "Konsulent",
     "kommune": "Kommune",
     "admin": "Administrator",
+    "pending": "Venter",
+    "sent": "Sendt",
+    "failed": "Fejlet",
 }
 
 
