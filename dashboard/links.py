@@ -29,3 +29,15 @@ def issue_task_link(task_id: int, *, actor: str) -> str:
 
 def task_url(request: Request, token: str) -> str:
     return str(request.url_for("municipality_task", token=token))
+
+
+def record_link_opened(task_id: int, course_id: int, municipality: str) -> None:
+    """So the consultant can see that the municipality opened its link (and when)."""
+    with session_scope() as session:
+        audit(
+            session,
+            actor=f"kommune: {municipality} (link)",
+            action="kommunelink åbnet",
+            course_id=course_id,
+            detail=f"opgave {task_id}",
+        )

@@ -13,10 +13,10 @@ from starlette.datastructures import FormData
 from dashboard import formgen, outbox, queries
 from dashboard.deps import SESSION_USER, admin_user, check_csrf, form_str, page_user, session_user
 from dashboard.gantt import gantt_svg
-from dashboard.links import issue_task_link, task_url
+from dashboard.links import issue_task_link, record_link_opened, task_url
 from dashboard.security import LinkExpired, LinkInvalid, read_task_token
 from dashboard.templating import render
-from dashboard.users import CurrentUser, authenticate, create_user, list_users, set_active
+from dashboard.users import CurrentUser, authenticate, create_user, list_users, record_login, set_active
 from forloeb import service
 from forloeb.clock import today
 from forloeb.errors import ForloebError, InvalidInput
@@ -66,6 +66,7 @@ async def login(request: Request) -> Response:
     check_csrf(request, form)
     user = authenticate(form_str(form, "username"), str(form.get("password") or ""))
     next_url = _safe_next(form_str(form, "next") or "/oversigt")
+    record_login(user.username if user else form_str(form, "username"), success=user is not None)
     if user is None:
         return render(
             request,
@@ -378,6 +379,8 @@ def municipality_task(request: Request, token: str) -> Response:
     if isinstance(resolved, Response):
         return resolved
     task, course, kommune = resolved
+    assert task.id is not None and course.id is not None
+    record_link_opened(task.id, course.id, kommune.name)
     return _form_page(
         request,
         task,

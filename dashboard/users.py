@@ -156,3 +156,14 @@ def set_password(user_id: int, password: str, *, actor: str) -> None:
         user.password_hash = hash_password(password)
         session.add(user)
         audit(session, actor=actor, action="adgangskode ændret", course_id=None, detail=user.username)
+
+
+def record_login(username: str, *, success: bool) -> None:
+    """Logins are audited (who used the dashboard when), failed ones too."""
+    with session_scope() as session:
+        audit(
+            session,
+            actor=username[:100] or "?",
+            action="logget ind" if success else "mislykket login",
+            course_id=None,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -121,6 +122,9 @@ def test_consultant_issues_a_link_and_it_is_audited() -> None:
     assert response.status_code == 200
     assert 'id="kommunelink"' in response.text and "http://testserver/k/" in response.text
     assert "kommunelink udstedt" in c.get(f"/forloeb/{course_id}").text
+    link = re.search(r'value="(http://testserver/k/[^"]+)"', response.text)
+    assert link and client().get(link.group(1)).status_code == 200
+    assert "kommunelink åbnet" in c.get(f"/forloeb/{course_id}").text
 
 
 def test_session_cookie_is_httponly_samesite_and_secure_over_https() -> None:

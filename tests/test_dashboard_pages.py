@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import select
+from sqlmodel import col, select
 
 from dashboard import outbox as dashboard_outbox
 from dashboard import queries
@@ -30,6 +30,10 @@ def test_wrong_password_is_refused_in_danish() -> None:
     response = c.post("/login", data={"username": "kk", "password": "forkert-forkert", "csrf_token": token})
     assert response.status_code == 401
     assert "Forkert brugernavn eller adgangskode" in response.text
+    with session_scope() as session:
+        events = session.exec(select(AuditEvent).where(col(AuditEvent.course_id).is_(None)))
+        actions = [(e.actor, e.action) for e in events]
+    assert ("kk", "logget ind") in actions and ("kk", "mislykket login") in actions
 
 
 def test_forms_without_csrf_token_are_refused() -> None:
