@@ -44,10 +44,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 if TYPE_CHECKING:
     from prefect import Flow
     from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.objects import FlowRun
     from prefect.client.schemas.responses import FlowRunResponse
     from prefect.deployments.runner import RunnerDeployment
 
 logger = logging.getLogger("forloeb.runner")
+
+READY_EVERY_SECONDS = 10.0
+"""How often polling goes through Prefect's `get_scheduled_flow_runs` (marks deployments Ready)."""
 
 
 class RunnerSettings(BaseSettings):
@@ -61,6 +65,29 @@ class RunnerSettings(BaseSettings):
 
     shutdown_grace_seconds: float = 60.0
     """On Ctrl-C/SIGTERM: how long running runs get to reach their next wait or their end."""
+
+
+def _due_filter(deployment_ids: list[UUID], now: datetime) -> dict[str, Any]:
+    """The filter of `/deployments/get_scheduled_flow_runs`, for the read-only `/flow_runs/filter`."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterNextScheduledStartTime,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    return {
+        "deployment_filter": DeploymentFilter(id=DeploymentFilterId(any_=deployment_ids)),
+        "flow_run_filter": FlowRunFilter(
+            next_scheduled_start_time=FlowRunFilterNextScheduledStartTime(before_=now),
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+        ),
+        "sort": FlowRunSort.NEXT_SCHEDULED_START_TIME_ASC,
+    }
 
 
 def flow_for(deployment: RunnerDeployment) -> Flow[..., Any]:
@@ -104,7 +131,7 @@ class WarmRunner:
         *,
         poll_seconds: float = 0.3,
         max_workers: int = 4,
-        run_filter: Callable[[FlowRunResponse], bool] | None = None,
+        run_filter: Callable[[FlowRun | FlowRunResponse], bool] | None = None,
     ) -> None:
         """`run_filter`, when given, limits the runner to the runs it accepts (tests use it)."""
         if not flows:
@@ -122,6 +149,7 @@ class WarmRunner:
         self._stop = threading.Event()
         self._exit_stack = ExitStack()
         self._client: SyncPrefectClient | None = None
+        self._last_ready: datetime | None = None
 
     # --- polling and claiming -------------------------------------------------------------
 
@@ -143,14 +171,27 @@ class WarmRunner:
                 self._client = self._exit_stack.enter_context(client)
             return self._client
 
-    def due_runs(self) -> list[FlowRunResponse]:
-        """The deployments' Scheduled runs whose start time has come, earliest first."""
-        runs = self._api().get_scheduled_flow_runs_for_deployments(
-            deployment_ids=list(self.flows), scheduled_before=datetime.now(UTC)
-        )
-        return sorted(
-            runs, key=lambda run: (run.next_scheduled_start_time is None, run.next_scheduled_start_time)
-        )
+    def due_runs(self) -> list[FlowRun | FlowRunResponse]:
+        """The deployments' Scheduled runs whose start time has come, earliest first.
+
+        Every `READY_EVERY_SECONDS` this is Prefect Runner's own query
+        (`/deployments/get_scheduled_flow_runs`, which also marks the deployments Ready); in
+        between, the same filter through the read-only `/flow_runs/filter`. The former queues a
+        database write on the server per call; several writes a second made the SQLite server
+        answer other writes (such as a resume) with "database is locked" and a retry.
+        """
+        now = datetime.now(UTC)
+        if self._last_ready is None or (now - self._last_ready).total_seconds() >= READY_EVERY_SECONDS:
+            self._last_ready = now
+            runs: list[FlowRun | FlowRunResponse] = list(
+                self._api().get_scheduled_flow_runs_for_deployments(
+                    deployment_ids=list(self.flows), scheduled_before=now
+                )
+            )
+        else:
+            runs = list(self._api().read_flow_runs(**_due_filter(list(self.flows), now)))
+        latest = datetime.max.replace(tzinfo=UTC)
+        return sorted(runs, key=lambda run: run.next_scheduled_start_time or latest)
 
     def claim(self, flow_run_id: UUID) -> bool:
         """Propose Pending, as Prefect's Runner does; only one proposer of Scheduled -> Pending wins."""
@@ -189,12 +230,18 @@ class WarmRunner:
                 continue
             if self.run_filter is not None and not self.run_filter(flow_run):
                 continue
-            if self.claim(flow_run.id):
+            if not self.claim(flow_run.id):
+                continue
+            try:
                 self._submit(flow_run)
-                claimed.append(flow_run.id)
+            except Exception:  # e.g. the pool was shut down meanwhile: hand the run back
+                logger.exception("Could not start flow run %s", flow_run.id)
+                self._reschedule([flow_run.id])
+                continue
+            claimed.append(flow_run.id)
         return claimed
 
-    def _submit(self, flow_run: FlowRunResponse) -> None:
+    def _submit(self, flow_run: FlowRun | FlowRunResponse) -> None:
         assert flow_run.deployment_id is not None
         flow = self.flows[flow_run.deployment_id]
         with self._lock:

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from prefect import Flow
+from prefect import Flow, flow
 
 from deployments import course_deployment
 from deployments.runner import WarmRunner, register
@@ -164,3 +164,23 @@ def test_only_one_claim_of_a_scheduled_run_wins(make_runner: MakeRunner, mine: s
         thread.join()
     assert sorted(results) == [False, True]
     assert _state_type(run_id) == "PENDING"
+
+
+def test_a_failing_run_ends_failed_and_the_runner_goes_on(
+    flows: dict[UUID, Flow[..., Any]], mine: set[UUID]
+) -> None:
+    @flow(name="raadgivningsforloeb", persist_result=False)
+    def broken(course_id: int) -> str:
+        raise RuntimeError(f"course {course_id} breaks")
+
+    runner = WarmRunner(
+        dict.fromkeys(flows, broken), poll_seconds=0.1, max_workers=1, run_filter=lambda run: run.id in mine
+    )
+    try:
+        _, run_id = _start("Skive", mine)
+        assert runner.poll_once() == [run_id]
+        assert runner.drain(timeout=120)
+        assert _state_type(run_id) == "FAILED"
+        assert runner.poll_once() == []  # still polling; the failed run is not taken again
+    finally:
+        assert runner.shutdown(grace_seconds=120)
