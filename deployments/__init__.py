@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 COURSE_DEPLOYMENT = "forloeb"
+REMINDER_DEPLOYMENT = "paamindelse"
+OVERDUE_DEPLOYMENT = "opgave-rykkere"
 
 
 def course_deployment() -> RunnerDeployment:
@@ -23,5 +25,34 @@ def course_deployment() -> RunnerDeployment:
     return deployment
 
 
+def reminder_deployment() -> RunnerDeployment:
+    """One-off reminder runs, created with `run_deployment(..., scheduled_time=...)`."""
+    from flows.reminders import reminder_flow
+
+    deployment = reminder_flow.to_deployment(
+        name=REMINDER_DEPLOYMENT,
+        description="Påmindelse før et møde (planlægges af forløbet, når mødet planlægges).",
+        tags=["forloeb", "notifikation"],
+    )
+    assert not isinstance(deployment, Coroutine)
+    return deployment
+
+
+def overdue_deployment() -> RunnerDeployment:
+    """Every working-day morning: reminders for overdue tasks and escalations."""
+    from prefect.schedules import Cron
+
+    from flows.reminders import overdue_flow
+
+    deployment = overdue_flow.to_deployment(
+        name=OVERDUE_DEPLOYMENT,
+        description="Rykkere for overskredne opgaver (hverdage kl. 7.00) og eskalering til konsulenten.",
+        tags=["forloeb", "notifikation"],
+        schedules=[Cron("0 7 * * 1-5", timezone="Europe/Copenhagen")],
+    )
+    assert not isinstance(deployment, Coroutine)
+    return deployment
+
+
 def all_deployments() -> list[RunnerDeployment]:
-    return [course_deployment()]
+    return [course_deployment(), reminder_deployment(), overdue_deployment()]

@@ -28,6 +28,7 @@ from tasks.course import (
     schedule_meeting,
     show_stage_in_prefect,
 )
+from tasks.notifications import announce_meeting, stage_messages
 
 FLOW_NAME = "raadgivningsforloeb"
 
@@ -46,8 +47,13 @@ def human_step(
     once (no Prefect calls at all), so a replayed, retried or restarted run never asks again.
     """
     assert step.form is not None
+    announces = step.meeting is not None and step.meeting.action == "plan" and meeting_key is not None
     state = course_ops.read_step(course_id, key)
     if state is not None and state.applied and state.answer is not None:
+        # Cached once it succeeded; after a crash between the answer and the invitation (or its
+        # reminder runs) it finishes the job. The outbox keys keep every mail to one.
+        if announces and meeting_key:
+            announce_meeting(course_id, meeting_key)
         return state.answer
     open_task(course_id, stage.key, key, step.form, title, step.assignee, step.due_working_days, meeting_key)
     if state is not None and state.status == TaskStatus.COMPLETED and state.answer is not None:
@@ -64,6 +70,8 @@ def human_step(
         meeting_key,
         step.meeting.model_dump(mode="json") if step.meeting else None,
     )
+    if announces and meeting_key:
+        announce_meeting(course_id, meeting_key)
     return answer
 
 
@@ -89,6 +97,7 @@ def run_stage(
                 assert step.meeting is not None and step.meeting.after is not None
                 on = course_ops.revisit_date(_answer_date(answers, step.meeting.after), step.meeting.months)
                 schedule_meeting(course_id, meeting_key or step.key, step.meeting.kind, on, step.meeting.at)
+                announce_meeting(course_id, meeting_key or step.key)
                 continue
             title = step.title.format(n=round_no)
             answers[key] = human_step(course_id, stage, step, key, title, meeting_key)
@@ -124,6 +133,7 @@ def course_flow(course_id: int) -> str:
         if stage.key in done:
             continue
         begin_stage(course_id, stage.key)
+        stage_messages(course_id, stage.key)
         if flow_run_id:
             show_stage_in_prefect(
                 flow_run_id,

@@ -6,6 +6,7 @@ Every Prefect failure is turned into a `ForloebError` a person can act on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -110,3 +111,57 @@ def resume_course_run(flow_run_id: str, key: str, run_input: dict[str, Any]) -> 
     if result.status.value != "ACCEPT":
         reason = getattr(result.details, "reason", "") or "ukendt årsag"
         raise Conflict(f"Prefect afviste at genoptage forløbet: {reason}")
+
+
+# --- reminder runs (issue 4) ----------------------------------------------------------------
+
+
+def schedule_run(
+    deployment_name: str, parameters: dict[str, Any], scheduled_time: datetime, idempotency_key: str
+) -> str:
+    """A one-off flow run of `deployment_name` at `scheduled_time`; nobody waits for it. The same
+    idempotency key gives back the same run, so scheduling twice creates one run."""
+    from prefect.deployments import run_deployment
+
+    try:
+        flow_run = run_deployment(
+            deployment_name,
+            parameters=parameters,
+            scheduled_time=scheduled_time,
+            timeout=0,
+            as_subflow=False,
+            idempotency_key=idempotency_key,
+        )
+    except ObjectNotFound:
+        raise OrchestratorUnavailable(
+            f"Deploymentet '{deployment_name}' findes ikke på Prefect-serveren. "
+            "Start runneren med 'make run'."
+        ) from None
+    except httpx.HTTPError as exc:
+        raise _unavailable(exc) from None
+    return str(flow_run.id)  # type: ignore[union-attr]
+
+
+def cancel_scheduled_runs(flow_run_ids: list[str]) -> None:
+    """Set runs that have not started yet to Cancelled (runs already done are left alone)."""
+    from prefect.states import Cancelled
+
+    try:
+        with get_client(sync_client=True) as client:
+            for flow_run_id in flow_run_ids:
+                flow_run = client.read_flow_run(UUID(flow_run_id))
+                if flow_run.state is not None and flow_run.state.type == StateType.SCHEDULED:
+                    client.set_flow_run_state(
+                        UUID(flow_run_id), Cancelled(message="Mødet er flyttet eller aflyst"), force=True
+                    )
+    except httpx.HTTPError as exc:
+        raise _unavailable(exc) from None
+
+
+def scheduled_time_of(flow_run_id: str) -> tuple[str, datetime | None]:
+    """(state name, scheduled start) of a flow run: for `forloeb meeting show` and tests."""
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(UUID(flow_run_id))
+    state = flow_run.state
+    when = flow_run.next_scheduled_start_time or flow_run.expected_start_time
+    return ((state.name or "") if state else "", when)

@@ -350,24 +350,6 @@ def enqueue_stage_messages(course_id: int, stage_key: str) -> list[int]:
     return ids
 
 
-def meeting_announced(course_id: int, meeting_key: str) -> bool:
-    """Whether the meeting's invitation is already in the outbox (a replay need not ask Prefect)."""
-    from models.tables import Notification
-
-    with session_scope() as session:
-        meeting = session.exec(
-            select(Meeting).where(Meeting.course_id == course_id, Meeting.key == meeting_key)
-        ).one_or_none()
-        if meeting is None:
-            return True
-        found = session.exec(
-            select(Notification.id).where(
-                Notification.meeting_id == meeting.id, Notification.purpose == "moede_invitation"
-            )
-        ).first()
-        return found is not None
-
-
 def meeting_id_for(course_id: int, meeting_key: str) -> int | None:
     with session_scope() as session:
         return session.exec(

@@ -33,6 +33,9 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
     monkeypatch.setenv("FORLOEB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FORLOEB_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    # Mail goes nowhere unless a test starts its own SMTP server (never to a dev mailbox on 8025).
+    monkeypatch.setenv("FORLOEB_SMTP_URL", "mailto://127.0.0.1:9?from=forloeb@localhost")
+    monkeypatch.setenv("FORLOEB_SEND_BACKOFF_SECONDS", "0")
     get_settings.cache_clear()
     db.create_tables()
     service.seed_municipalities(KOMMUNER)
@@ -50,8 +53,10 @@ def prefect_server(tmp_root: Path) -> Iterator[str]:
     with prefect_test_harness(server_startup_timeout=90):
         from prefect.settings import PREFECT_API_URL
 
-        from deployments import course_deployment
+        from deployments import course_deployment, overdue_deployment, reminder_deployment
 
         course_deployment().apply()
+        reminder_deployment().apply()
+        overdue_deployment().apply()
         yield str(PREFECT_API_URL.value())
     shutil.rmtree(tmp_root / "prefect", ignore_errors=True)

@@ -1,0 +1,64 @@
+"""Prefect tasks that send messages and schedule reminder runs.
+
+Same cache policy as the course tasks (`STEP`): a replayed flow returns finished sends from the
+cache, and the outbox keys make each message once even when a task runs again. Delivery retries
+with backoff inside `outbox.deliver`, so these tasks have no Prefect retries of their own.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import get_run_logger, task
+
+from notifications import compose, outbox
+from tasks.course import STEP
+
+_task = task(persist_result=True, cache_policy=STEP)
+
+
+def _deliver_quietly(ids: list[int]) -> int:
+    """Course flow sends: a failed row is recorded and shown, but never stops the course."""
+    failed = 0
+    for notification_id in ids:
+        try:
+            outbox.deliver(notification_id)
+        except outbox.DeliveryFailed as exc:
+            failed += 1
+            get_run_logger().warning("%s", exc.message)
+    return failed
+
+
+@_task
+def announce_meeting(course_id: int, meeting_key: str) -> int:
+    """Invitation (with .ics) to a newly planned meeting, and its reminder runs."""
+    from forloeb.reminders import schedule_meeting_reminders
+
+    meeting_id = compose.meeting_id_for(course_id, meeting_key)
+    if meeting_id is None:
+        return 0
+    ids = compose.enqueue_meeting_message(meeting_id, "moede_invitation")
+    schedule_meeting_reminders(meeting_id)
+    return len(ids) - _deliver_quietly(ids)
+
+
+@_task
+def stage_messages(course_id: int, stage_key: str) -> int:
+    ids = compose.enqueue_stage_messages(course_id, stage_key)
+    return len(ids) - _deliver_quietly(ids)
+
+
+@_task
+def enqueue_meeting_reminder(meeting_id: int, kind: str, version: int, template: str) -> list[int]:
+    return compose.enqueue_meeting_reminder(meeting_id, kind, version, template)
+
+
+@_task
+def enqueue_overdue_task_reminders(day: date) -> list[int]:
+    return compose.enqueue_overdue_task_reminders(day)
+
+
+@_task
+def deliver_notification(notification_id: int) -> bool:
+    """Raises `DeliveryFailed` after the last attempt: the task, and so the run, is Failed."""
+    return outbox.deliver(notification_id)
