@@ -290,6 +290,14 @@ def seed() -> None:
     console.print(f"{count} kommuner indlæst.")
 
 
+from forloeb import cli_notifications  # noqa: E402  (meetings, notifications, preview, dev mailbox)
+
+app.add_typer(cli_notifications.meeting_app, name="meeting")
+app.add_typer(cli_notifications.notifications_app, name="notifications")
+app.command("preview")(cli_notifications.preview)
+app.command("dev-mailbox")(cli_notifications.dev_mailbox)
+
+
 def main() -> None:
     app()
 

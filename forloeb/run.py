@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -31,6 +32,7 @@ class Stack:
         self.data_dir = self.settings.data_dir
         self.logs = self.data_dir / "logs"
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.mailbox: Any = None
         ui = urlparse(self.settings.prefect_ui_url)
         self.prefect_host = ui.hostname or "127.0.0.1"
         self.prefect_port = ui.port or 4200
@@ -90,6 +92,7 @@ class Stack:
         db.create_tables()
         count = service.seed_municipalities(PROJECT_ROOT / "data" / "kommuner.csv")
         _log(f"App-database: {self.settings.resolved_database_url} ({count} kommuner)")
+        self.start_mailbox()
 
         for host, port, what in (
             (self.prefect_host, self.prefect_port, "Prefect-serveren"),
@@ -150,6 +153,24 @@ class Stack:
             threading.Thread(target=self.create_demo, daemon=True).start()
         self.print_help(dashboard_url)
 
+    def start_mailbox(self) -> None:
+        """The dev SMTP sink, when FORLOEB_SMTP_URL points at 127.0.0.1:<dev_mailbox_port>."""
+        smtp = urlparse(self.settings.smtp_url)
+        port = self.settings.dev_mailbox_port
+        if smtp.hostname not in ("127.0.0.1", "localhost") or (smtp.port or 25) != port:
+            return
+        if self.port_in_use("127.0.0.1", port):
+            _log(f"Port {port} er optaget; bruger den SMTP-server, der allerede lytter der.")
+            return
+        try:
+            from forloeb.dev_mailbox import DevMailbox
+        except ImportError:
+            _log("aiosmtpd mangler (uv sync), så der er ingen udviklingspostkasse; mails fejler synligt.")
+            return
+        self.mailbox = DevMailbox("127.0.0.1", port, log=lambda line: _log(f"Postkasse: {line}"))
+        self.mailbox.start()
+        _log(f"Udviklingspostkassen lytter på 127.0.0.1:{port}; mails gemmes i {self.mailbox.folder}")
+
     def print_login(self) -> None:
         try:
             from dashboard.users import ensure_demo_admin
@@ -182,11 +203,13 @@ class Stack:
             lines.append(f"  Dashboard:    {dashboard_url}")
         lines += [
             f"  Logfiler:     {self.logs}",
+            f"  Mails:        {self.data_dir / 'mailbox'} (uv run forloeb dev-mailbox)",
             "  CLI (i en anden terminal):",
             "    uv run forloeb status",
             "    uv run forloeb tasks",
             "    uv run forloeb task show ID",
             "    uv run forloeb complete ID --file svar.json",
+            "    uv run forloeb notifications [--failed]   /   uv run forloeb dev-mailbox",
             "Stop med Ctrl-C.",
             "",
         ]
@@ -204,6 +227,9 @@ class Stack:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
         self.processes.clear()
+        if self.mailbox is not None:
+            self.mailbox.stop()
+            self.mailbox = None
 
     def watch(self) -> None:
         while True:

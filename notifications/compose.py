@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from forloeb.clock import COPENHAGEN, as_utc, now
 from forloeb.db import session_scope
-from forloeb.errors import NotFound
+from forloeb.errors import InvalidInput, NotFound
 from forloeb.workdays import add_working_days, is_working_day, previous_working_day
 from models.programmes import Reminder, get_programme
 from models.tables import (
@@ -31,7 +31,7 @@ from models.tables import (
 )
 from notifications.ics import meeting_ics, meeting_uid
 from notifications.outbox import Message, enqueue
-from notifications.render import render
+from notifications.render import Rendered, render
 
 MeetingTemplate = Literal["moede_invitation", "moede_flyttet", "moede_aflyst"]
 MAX_TASK_REMINDERS = 3
@@ -355,3 +355,66 @@ def meeting_id_for(course_id: int, meeting_key: str) -> int | None:
         return session.exec(
             select(Meeting.id).where(Meeting.course_id == course_id, Meeting.key == meeting_key)
         ).first()
+
+
+def preview(template: str, course_id: int) -> tuple[str, Rendered]:
+    """Render `template` with the course's own data, for `forloeb preview` (nothing is sent).
+    Returns the recipient and the message. Meetings: the next planned one, else a sample."""
+    from notifications.render import TEMPLATES
+
+    if template not in TEMPLATES:
+        raise InvalidInput(f"Ukendt skabelon '{template}'. Vælg en af: {', '.join(TEMPLATES)}.")
+    with session_scope() as session:
+        course, base = _course(session, course_id)
+        people = _municipality(session, course_id)
+        person = people[0] if people else Recipient("mail", "kommune@example.invalid", "kontaktperson")
+        if template in ("opgave_eskalering", "faseskift"):
+            person = _consultant(session, course)[0]
+        meeting = session.exec(
+            select(Meeting)
+            .where(Meeting.course_id == course_id, Meeting.status == MeetingStatus.PLANNED)
+            .order_by(col(Meeting.planned_at))
+        ).first()
+        if template == "genbesoeg_paamindelse":
+            meeting = session.exec(
+                select(Meeting).where(Meeting.course_id == course_id, Meeting.kind == "genbesoeg")
+            ).first() or Meeting(
+                course_id=course_id,
+                key="genbesoeg",
+                kind="genbesoeg",
+                title="Genbesøg",
+                planned_at=now() + timedelta(days=14),
+            )
+        if meeting is None:
+            meeting = Meeting(
+                course_id=course_id, key="eksempel", kind="workshop", title="Workshop", planned_at=now()
+            )
+        task = session.exec(
+            select(HumanTask)
+            .where(HumanTask.course_id == course_id, HumanTask.status == TaskStatus.OPEN)
+            .order_by(col(HumanTask.due_date))
+        ).first()
+        programme = get_programme(course.programme, course.programme_version)
+        stage_key = course.current_stage or programme.stages[0].key
+        stage = programme.stage(stage_key)
+        context: dict[str, Any] = {
+            **base,
+            "modtager": person.name,
+            "moede": _meeting_context(meeting),
+            "tidligere": None,
+            "netvaerk_link": _public("/netvaerk"),
+            "opgave": {
+                "titel": task.title if task else "Eksempel på en opgave",
+                "frist": task.due_date if task else now().date(),
+            },
+            "nummer": 1,
+            "link": _public(f"/forloeb/{course_id}"),
+            "fase": {
+                "nummer": programme.stage_position[stage_key],
+                "antal": len(programme.stages),
+                "navn": stage.name,
+                "beskrivelse": stage.description,
+            },
+            "opgaver": [{"titel": task.title, "frist": task.due_date}] if task else [],
+        }
+        return person.address, render(template, context)

@@ -23,7 +23,6 @@ from forloeb.errors import Conflict, ForloebError, NotFound
 from forloeb.settings import get_settings
 from models.tables import Notification, NotificationStatus
 from notifications.render import Rendered
-from notifications.send import SendError, send_message
 
 
 class DeliveryFailed(ForloebError):
@@ -76,6 +75,8 @@ def enqueue(session: Session, message: Message) -> int:
 
 def deliver(notification_id: int, *, attempts: int | None = None, backoff: float | None = None) -> bool:
     """Send one row. True if it is sent (now or before); `DeliveryFailed` after the last attempt."""
+    from notifications.send import SendError, send_message  # Apprise: imported only to send
+
     settings = get_settings()
     attempts = attempts or settings.send_attempts
     backoff = settings.send_backoff_seconds if backoff is None else backoff
