@@ -156,3 +156,20 @@ def test_reminder_for_an_old_version_sends_nothing(smtp: SmtpServer) -> None:
     ids = compose.enqueue_meeting_reminder(meeting_id, "paamindelse-7d", 1, "moede_paamindelse")
     _deliver_all(ids)
     assert smtp.mailbox.to(LEADER)[0].subject == "Påmindelse: Workshop 1 tirsdag den 3. marts 2026 kl. 10.00"
+
+
+def test_stage_summary_only_for_consultants_who_asked(smtp: SmtpServer) -> None:
+    from models.tables import ConsultantPreference
+
+    course_id, _ = make_course()
+    assert compose.enqueue_stage_messages(course_id, "arbejdsgruppe") == []
+    with session_scope() as session:
+        session.add(
+            ConsultantPreference(
+                consultant="Konsulent Testesen", email="kt@styrelsen.example", stage_summary=True
+            )
+        )
+    _deliver_all(compose.enqueue_stage_messages(course_id, "arbejdsgruppe"))
+    [mail] = smtp.mailbox.received
+    assert mail.envelope_to == ["kt@styrelsen.example"]
+    assert mail.subject == "Aarhus: forløbet er nu i fase 3 Arbejdsgruppe"
