@@ -144,7 +144,6 @@ class TaskPage(BaseModel):
 
 
 class NotificationList(BaseModel):
-    available: bool = Field(description="False until the notifications outbox exists.")
     items: list[dict[str, Any]]
     total: int
 
@@ -279,21 +278,30 @@ def complete_task(task_id: TaskId, body: CompleteTaskIn, user: ApiUser) -> TaskO
 
 @router.get("/notifications", response_model=NotificationList, summary="Notifications outbox")
 def list_notifications(
-    status: Literal["pending", "sent", "failed"] | None = None,
+    status: Annotated[
+        Literal["handling", "pending", "sending", "sent", "failed"] | None,
+        Query(description="'handling': failed, and interrupted mid-send (perhaps sent)"),
+    ] = None,
     course_id: OptionalId = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> NotificationList:
     page = outbox.list_notifications(status=status, course_id=course_id, limit=limit, offset=offset)
-    return NotificationList(available=page.available, items=page.rows, total=page.total)
+    return NotificationList(items=page.rows, total=page.total)
 
 
 @router.post(
     "/notifications/{notification_id}/retry",
-    status_code=202,
-    responses=_responses(404, 409),
-    summary="Send a failed notification again",
+    responses=_responses(404, 409, 502),
+    summary="Send a failed notification again (502 if it fails again; 409 if sent or perhaps sent)",
 )
-def retry_notification(notification_id: NotificationId, user: ApiUser, request: Request) -> dict[str, str]:
-    outbox.retry_notification(notification_id, actor=user.username)
-    return {"status": "genafsendelse sat i gang"}
+def retry_notification(
+    notification_id: NotificationId,
+    user: ApiUser,
+    request: Request,
+    force: Annotated[
+        bool, Query(description="Send a row whose earlier send was interrupted (it may have arrived)")
+    ] = False,
+) -> dict[str, str]:
+    outbox.retry_notification(notification_id, actor=user.username, force=force)
+    return {"status": "sendt"}

@@ -426,7 +426,12 @@ def notifications_page(request: Request, user: User) -> Response:
     return render(
         request,
         "notifications.html",
-        {"page": page, "status": p.get("status", ""), "course_id": course_id, "is_failed": outbox.is_failed},
+        {
+            "page": page,
+            "status": p.get("status", ""),
+            "course_id": course_id,
+            "filters": outbox.STATUS_FILTERS,
+        },
     )
 
 
@@ -434,8 +439,8 @@ def notifications_page(request: Request, user: User) -> Response:
 async def retry_notification(request: Request, notification_id: Id, user: User) -> Response:
     form = await request.form()
     check_csrf(request, form)
-    outbox.retry_notification(notification_id, actor=user.username)
-    return _redirect("/notifikationer?status=failed")
+    outbox.retry_notification(notification_id, actor=user.username, force=form.get("force") == "1")
+    return _redirect(f"/notifikationer?status={outbox.ATTENTION}")
 
 
 # --- Kommuner ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from forloeb.clock import format_local
 from forloeb.errors import ForloebError
 
 app = typer.Typer(
@@ -128,8 +129,8 @@ def _print_course_detail(course_id: int) -> None:
     for run in service.stage_runs(course_id):
         actual = ""
         if run.actual_start:
-            actual = service.format_local(run.actual_start)[:10]
-            actual += " - " + (service.format_local(run.actual_end)[:10] if run.actual_end else "")
+            actual = format_local(run.actual_start)[:10]
+            actual += " - " + (format_local(run.actual_end)[:10] if run.actual_end else "")
         stages.add_row(
             f"{run.position}. {run.name}",
             f"{run.planned_start} - {run.planned_end}",
@@ -141,9 +142,7 @@ def _print_course_detail(course_id: int) -> None:
     if meetings:
         table = Table("Møde", "Tidspunkt", "Sted", "Status", title="Møder")
         for meeting in meetings:
-            table.add_row(
-                meeting.title, service.format_local(meeting.planned_at), meeting.location, meeting.status
-            )
+            table.add_row(meeting.title, format_local(meeting.planned_at), meeting.location, meeting.status)
         console.print(table)
     course = service.get_course(course_id)
     console.print(f"Prefect: {flow_run_url(course.flow_run_id)}")
@@ -196,7 +195,7 @@ def task_show(task_id: Annotated[int, typer.Argument(help="Opgavens nummer")]) -
     )
     console.print(f"Status: {task.status.value}")
     if task.answer is not None:
-        console.print(f"Udført af {task.completed_by} {service.format_local(task.completed_at)}")
+        console.print(f"Udført af {task.completed_by} {format_local(task.completed_at)}")
         console.print_json(json.dumps(task.answer, ensure_ascii=False))
         return
     table = Table("Felt", "Beskrivelse", "Type", "Påkrævet", title=f"Formular '{task.kind}'")

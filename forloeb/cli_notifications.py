@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from forloeb.errors import ForloebError
+from forloeb.errors import ForloebError, InvalidInput, NotFound
 
 console = Console()
 err_console = Console(stderr=True)
@@ -35,8 +35,8 @@ meeting_app = typer.Typer(help="Møder: planlæg, flyt og aflys (med invitatione
 
 
 def _report(change: object, verb: str) -> None:
+    from forloeb.clock import format_local
     from forloeb.meetings import MeetingChange
-    from forloeb.service import format_local
 
     assert isinstance(change, MeetingChange)
     meeting = change.meeting
@@ -113,19 +113,21 @@ def meeting_cancel(
 
 notifications_app = typer.Typer(help="Udbakken: alle beskeder, og send fejlede igen.")
 
-STATUS_DA = {"pending": "venter", "sent": "sendt", "failed": "[red]fejlet[/]"}
+STATUS_STYLE = {"fejlet": "[red]fejlet[/]", "måske sendt": "[yellow]måske sendt[/]"}
 
 
 @notifications_app.callback(invoke_without_command=True)
 def notifications_list(
     ctx: typer.Context,
-    failed: Annotated[bool, typer.Option("--failed", help="Kun fejlede")] = False,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Kun dem der kræver handling: fejlede og måske sendte")
+    ] = False,
     course: Annotated[int | None, typer.Option("--course", help="Kun dette forløb")] = None,
 ) -> None:
     """Vis beskederne i udbakken, nyeste først."""
     if ctx.invoked_subcommand is not None:
         return
-    from forloeb.service import format_local
+    from forloeb.clock import format_local
     from notifications import outbox
 
     _ready()
@@ -149,7 +151,7 @@ def notifications_list(
             row.purpose,
             row.recipient,
             row.subject,
-            STATUS_DA.get(row.status.value, row.status.value),
+            STATUS_STYLE.get(label := outbox.status_label(row), label),
             str(row.attempts),
             format_local(row.sent_at or row.updated_at or row.created_at),
             row.last_error or "",
@@ -161,15 +163,23 @@ def notifications_list(
 def notifications_retry(
     notification_id: Annotated[int | None, typer.Argument(help="Beskedens id")] = None,
     all_failed: Annotated[bool, typer.Option("--all-failed", help="Alle fejlede beskeder")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Send en 'måske sendt' besked alligevel (tjek først hos modtageren)"),
+    ] = False,
     actor: Annotated[str, typer.Option("--actor")] = "cli",
 ) -> None:
-    """Send fejlede beskeder igen (kun fejlede: en sendt besked sendes aldrig igen)."""
+    """Send fejlede beskeder igen (kun fejlede: en sendt besked sendes aldrig igen).
+
+    En besked hvis afsendelse blev afbrudt ('måske sendt') sendes kun med --force."""
     from forloeb import service
     from notifications import outbox
 
     _ready()
     if (notification_id is None) == (not all_failed):
-        raise _fail(ForloebError("Angiv enten et id eller --all-failed.")) from None
+        raise _fail(InvalidInput("Angiv enten et id eller --all-failed.")) from None
+    if force and all_failed:
+        raise _fail(InvalidInput("--force gælder én besked ad gangen: angiv dens id.")) from None
     ids = outbox.failed_ids() if all_failed else [notification_id or 0]
     if all_failed and not ids:
         console.print("Ingen fejlede beskeder.")
@@ -177,7 +187,7 @@ def notifications_retry(
     still_failed = 0
     for one in ids:
         try:
-            service.retry_notification(one, actor=actor)
+            service.retry_notification(one, actor=actor, force=force)
             console.print(f"[green]Besked {one} er sendt.[/]")
         except outbox.DeliveryFailed as error:
             still_failed += 1
@@ -261,7 +271,7 @@ def dev_mailbox(
             console.print("Ingen mails endnu. Kører 'make run'?")
         return
     if not 1 <= show <= len(files):
-        raise _fail(ForloebError(f"Der er ingen mail nummer {show} (der er {len(files)})."))
+        raise _fail(NotFound(f"Der er ingen mail nummer {show} (der er {len(files)})."))
     mail = _read_mail(files[show - 1])
     console.print(f"Til: {mail['To']}\nFra: {mail['From']}\nEmne: {mail['Subject']}\n", markup=False)
     body = mail.get_body(preferencelist=("plain", "html"))

@@ -44,3 +44,10 @@ def local_to_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=COPENHAGEN)
     return value.astimezone(UTC)
+
+
+def format_local(value: datetime | None) -> str:
+    """A stored timestamp as Copenhagen time, e.g. '03.03.2026 10.00' ('' for none)."""
+    if value is None:
+        return ""
+    return as_utc(value).astimezone(COPENHAGEN).strftime("%d.%m.%Y %H.%M")

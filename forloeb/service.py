@@ -9,7 +9,7 @@ import csv
 import difflib
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forloeb.clock import COPENHAGEN, as_utc, now, today
+from forloeb.clock import COPENHAGEN, as_utc, format_local, now, today
 from forloeb.course_ops import audit
 from forloeb.cpr import any_contains_cpr
 from forloeb.db import session_scope
@@ -384,11 +384,7 @@ def complete_task(
                 f"Opgave {task_id} hører ikke til forløb {course_id}, men til forløb {task.course_id}."
             )
         if task.status == TaskStatus.COMPLETED:
-            when = (
-                task.completed_at.astimezone(COPENHAGEN).strftime("%d.%m.%Y %H.%M")
-                if task.completed_at
-                else "?"
-            )
+            when = format_local(task.completed_at) or "?"
             raise AlreadyCompleted(
                 f"Opgave {task_id} ('{task.title}') er allerede udført af {task.completed_by} {when}. "
                 "Forløbet er ikke genoptaget igen."
@@ -415,12 +411,6 @@ def task_form_schema(task: HumanTask) -> dict[str, Any]:
     return get_form(task.kind).model_json_schema()
 
 
-def format_local(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return as_utc(value).astimezone(COPENHAGEN).strftime("%d.%m.%Y %H.%M")
-
-
 def course_count_by_stage() -> dict[str | None, int]:
     with session_scope() as session:
         rows = session.exec(
@@ -434,22 +424,32 @@ def course_count_by_stage() -> dict[str | None, int]:
 # --- notifications (issue 4) ----------------------------------------------------------------
 
 
-def retry_notification(notification_id: int, *, actor: str) -> bool:
-    """Send a failed outbox row again (a sent row is refused with `Conflict`)."""
+def retry_notification(notification_id: int, *, actor: str, force: bool = False) -> bool:
+    """Send a failed outbox row again; the attempt and its outcome are audited with the person.
+
+    Refused (`Conflict`, nothing sent, nothing audited): a sent row, a row being sent right now,
+    and - unless `force` - a row whose earlier send was interrupted and may have arrived."""
     from notifications import outbox
 
     row = outbox.get_row(notification_id)
+    outcome = "fejlede igen"
     try:
-        return outbox.retry(notification_id)
+        sent = outbox.retry(notification_id, force=force)
+        outcome = "sendt"
+        return sent
+    except (Conflict, NotFound):
+        outcome = ""
+        raise
     finally:
-        with session_scope() as session:
-            audit(
-                session,
-                actor=actor,
-                action="notifikation sendt igen",
-                course_id=row.course_id,
-                detail=f"#{notification_id} {row.purpose} til {row.recipient}",
-            )
+        if outcome:
+            with session_scope() as session:
+                audit(
+                    session,
+                    actor=actor,
+                    action="notifikation sendt igen" + (" (tvunget)" if force else ""),
+                    course_id=row.course_id,
+                    detail=f"#{notification_id} {row.purpose} til {row.recipient}: {outcome}",
+                )
 
 
 __all__ = ["CourseStatus"]

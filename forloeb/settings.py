@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     send_backoff_seconds: float = 2.0
     """First wait between attempts; doubles each time."""
 
+    send_claim_stale_seconds: float = 300.0
+    """A message claimed for sending longer ago than this, and never marked sent or failed, was
+    interrupted (a crash mid-send): it may have been sent, so it is not sent again automatically."""
+
     dev_mailbox_port: int = 8025
     """`make run` starts a local SMTP sink here when `smtp_url` points at it."""
 

@@ -222,6 +222,9 @@ Index("ix_course_stage_since", Course.__table__.c.current_stage_since)  # type: 
 
 class NotificationStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"
+    """Claimed by one sender (committed before the send): nobody else sends it meanwhile, and a
+    crash mid-send leaves it here - perhaps sent - instead of sending it again."""
     SENT = "sent"
     FAILED = "failed"
 

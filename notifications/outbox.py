@@ -5,19 +5,25 @@
     retry()    send a failed row again (refuses rows that are sent)
 
 The row is committed before the send and after each attempt, so a crash never loses a message.
-The one gap no outbox closes: a crash between the SMTP server accepting a mail and the commit
-that marks the row sent means that row is sent once more on the rerun.
+Each attempt first *claims* the row (pending/failed -> sending, one UPDATE, committed), so two
+senders never send the same row. A crash between the SMTP server accepting a mail and the commit
+that marks it sent leaves the row `sending`: it may have been sent, so no rerun sends it again on
+its own; it is shown as "måske sendt" and a person decides (`retry --force`). At most once, and
+never silently lost.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forloeb.clock import now
+from forloeb.clock import as_utc, format_local, now
 from forloeb.db import session_scope
 from forloeb.errors import Conflict, ForloebError, NotFound
 from forloeb.settings import get_settings
@@ -73,33 +79,99 @@ def enqueue(session: Session, message: Message) -> int:
     return row.id
 
 
-def deliver(notification_id: int, *, attempts: int | None = None, backoff: float | None = None) -> bool:
-    """Send one row. True if it is sent (now or before); `DeliveryFailed` after the last attempt."""
+class DeliveryUncertain(DeliveryFailed):
+    """The row is claimed for sending but was never marked sent or failed: perhaps sent."""
+
+
+_SENT = object()
+_WAIT_FOR_OTHER_SENDER = 30.0
+"""Seconds to wait for another sender's claim on the same row to end before giving up."""
+
+
+def _claim_cutoff() -> datetime:
+    return now() - timedelta(seconds=get_settings().send_claim_stale_seconds)
+
+
+def is_uncertain(row: Notification) -> bool:
+    """Claimed for sending so long ago that the sender must have stopped mid-send."""
+    claimed = row.updated_at or row.created_at
+    return row.status == NotificationStatus.SENDING and as_utc(claimed) < _claim_cutoff()
+
+
+def _claim(notification_id: int, *, force: bool = False) -> dict[str, str | None] | object:
+    """Make this caller the row's only sender: pending/failed -> sending, committed before the
+    send (one UPDATE, so two senders can't both win). The message to send, or `_SENT`.
+
+    A row another sender holds is waited on briefly. A row whose claim went stale (a crash
+    mid-send) is never taken automatically: it may have reached the recipient (`DeliveryUncertain`);
+    `force` takes it after a person has checked."""
+    deadline = time.monotonic() + _WAIT_FOR_OTHER_SENDER
+    while True:
+        takeable = [NotificationStatus.PENDING, NotificationStatus.FAILED]
+        with session_scope() as session:
+            claim = update(Notification).where(col(Notification.id) == notification_id)
+            if force:
+                stale = and_(
+                    col(Notification.status) == NotificationStatus.SENDING,
+                    col(Notification.updated_at) < _claim_cutoff(),
+                )
+                claim = claim.where(or_(col(Notification.status).in_(takeable), stale))
+            else:
+                claim = claim.where(col(Notification.status).in_(takeable))
+            claimed = session.execute(claim.values(status=NotificationStatus.SENDING, updated_at=now()))
+            row = session.get(Notification, notification_id)
+            if row is None:
+                raise NotFound(f"Notifikation {notification_id} findes ikke.")
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                return dict(
+                    channel=row.channel,
+                    recipient=row.recipient,
+                    subject=row.subject,
+                    text=row.body_text,
+                    html=row.body_html,
+                    ics=row.ics,
+                )
+            if row.status == NotificationStatus.SENT:
+                return _SENT
+            if is_uncertain(row):
+                raise DeliveryUncertain(_uncertain_message(row))
+            if time.monotonic() > deadline:
+                raise DeliveryUncertain(
+                    f"Notifikation {row.id} til {row.recipient} sendes lige nu af en anden proces "
+                    f"(siden {format_local(row.updated_at)}); den sendes ikke to gange."
+                )
+        time.sleep(0.5)  # another sender holds it right now: see how that ends
+
+
+def _uncertain_message(row: Notification) -> str:
+    return (
+        f"Notifikation {row.id} til {row.recipient} blev måske sendt: afsendelsen blev afbrudt "
+        f"({format_local(row.updated_at)}), før den blev registreret som sendt eller fejlet. Den sendes "
+        "ikke automatisk igen. Tjek om modtageren har fået den; hvis ikke: "
+        f"'forloeb notifications retry {row.id} --force' eller 'Send alligevel' i dashboardet."
+    )
+
+
+def deliver(
+    notification_id: int, *, attempts: int | None = None, backoff: float | None = None, force: bool = False
+) -> bool:
+    """Send one row. True if it is sent (now or before); `DeliveryFailed` after the last attempt,
+    `DeliveryUncertain` if an earlier send was interrupted (see `_claim`)."""
     from notifications.send import SendError, send_message  # Apprise: imported only to send
 
     settings = get_settings()
     attempts = attempts or settings.send_attempts
     backoff = settings.send_backoff_seconds if backoff is None else backoff
-    with session_scope() as session:
-        row = session.get(Notification, notification_id)
-        if row is None:
-            raise NotFound(f"Notifikation {notification_id} findes ikke.")
-        if row.status == NotificationStatus.SENT:
-            return True
-        message = dict(
-            channel=row.channel,
-            recipient=row.recipient,
-            subject=row.subject,
-            text=row.body_text,
-            html=row.body_html,
-            ics=row.ics,
-        )
     error = ""
     for attempt in range(attempts):
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
+        message = _claim(notification_id, force=force and attempt == 0)
+        if message is _SENT:
+            return True
+        assert isinstance(message, dict)
         try:
-            send_message(**message)  # type: ignore[arg-type]
+            send_message(**message)
         except SendError as exc:
             error = str(exc)
             _record(notification_id, error=error, final=attempt == attempts - 1)
@@ -110,6 +182,7 @@ def deliver(notification_id: int, *, attempts: int | None = None, backoff: float
 
 
 def _record(notification_id: int, *, error: str | None, final: bool) -> None:
+    """End this sender's claim: sent, or failed/pending again with the error."""
     with session_scope() as session:
         row = session.get(Notification, notification_id)
         assert row is not None
@@ -125,8 +198,9 @@ def _record(notification_id: int, *, error: str | None, final: bool) -> None:
         session.add(row)
 
 
-def retry(notification_id: int) -> bool:
-    """Send a failed row again. A sent row is refused (it is never sent twice)."""
+def retry(notification_id: int, *, force: bool = False) -> bool:
+    """Send a failed row again. A sent row is refused (it is never sent twice); a row whose send
+    was interrupted (perhaps sent) only with `force`, after a person has checked."""
     with session_scope() as session:
         row = session.get(Notification, notification_id)
         if row is None:
@@ -135,12 +209,41 @@ def retry(notification_id: int) -> bool:
             raise Conflict(
                 f"Notifikation {notification_id} er allerede sendt til {row.recipient}; den sendes ikke igen."
             )
-        if row.status != NotificationStatus.FAILED:
+        if row.status == NotificationStatus.SENDING:
+            if not is_uncertain(row):
+                raise Conflict(f"Notifikation {notification_id} er ved at blive sendt lige nu.")
+            if not force:
+                raise Conflict(_uncertain_message(row))
+        elif row.status != NotificationStatus.FAILED:
             raise Conflict(f"Notifikation {notification_id} er ikke fejlet (status {row.status.value}).")
-    return deliver(notification_id)
+    return deliver(notification_id, force=force)
+
+
+STATUS_LABELS = {"pending": "venter", "sending": "sendes", "sent": "sendt", "failed": "fejlet"}
+
+
+def status_label(row: Notification) -> str:
+    """Danish status for people; an interrupted send is 'måske sendt'."""
+    return "måske sendt" if is_uncertain(row) else STATUS_LABELS[row.status.value]
+
+
+def needs_attention(row: Notification) -> bool:
+    """Failed, or interrupted mid-send: a person should look at it."""
+    return row.status == NotificationStatus.FAILED or is_uncertain(row)
+
+
+def _needing_attention() -> ColumnElement[bool]:
+    return or_(
+        col(Notification.status) == NotificationStatus.FAILED,
+        and_(
+            col(Notification.status) == NotificationStatus.SENDING,
+            col(Notification.updated_at) < _claim_cutoff(),
+        ),
+    )
 
 
 def failed_ids(course_id: int | None = None) -> list[int]:
+    """Failed rows only (`retry --all-failed`); interrupted ones need `--force` one by one."""
     with session_scope() as session:
         query = select(Notification.id).where(Notification.status == NotificationStatus.FAILED)
         if course_id is not None:
@@ -148,14 +251,43 @@ def failed_ids(course_id: int | None = None) -> list[int]:
         return [i for i in session.exec(query.order_by(col(Notification.id))) if i is not None]
 
 
-def list_rows(*, failed: bool = False, course_id: int | None = None, limit: int = 200) -> list[Notification]:
+def list_rows(
+    *,
+    failed: bool = False,
+    status: NotificationStatus | None = None,
+    course_id: int | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[Notification]:
+    """Newest first. `failed`: failed and interrupted rows (those needing a person)."""
     with session_scope() as session:
-        query = select(Notification)
-        if failed:
-            query = query.where(Notification.status == NotificationStatus.FAILED)
-        if course_id is not None:
-            query = query.where(Notification.course_id == course_id)
-        return list(session.exec(query.order_by(col(Notification.id).desc()).limit(limit)))
+        return list(
+            session.exec(
+                _filtered(select(Notification), failed, status, course_id)
+                .order_by(col(Notification.id).desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+
+
+def count_rows(
+    *, failed: bool = False, status: NotificationStatus | None = None, course_id: int | None = None
+) -> int:
+    with session_scope() as session:
+        return session.exec(
+            _filtered(select(func.count()).select_from(Notification), failed, status, course_id)
+        ).one()
+
+
+def _filtered(query: Any, failed: bool, status: NotificationStatus | None, course_id: int | None) -> Any:
+    if failed:
+        query = query.where(_needing_attention())
+    if status is not None:
+        query = query.where(Notification.status == status)
+    if course_id is not None:
+        query = query.where(Notification.course_id == course_id)
+    return query
 
 
 def get_row(notification_id: int) -> Notification:
