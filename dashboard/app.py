@@ -23,9 +23,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dashboard import api, pages
 from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired
-from dashboard.security import cookies_secure, secret_key
+from dashboard.security import cookies_secure
 from dashboard.templating import render
 from forloeb.errors import ForloebError
+from forloeb.links import secret_key
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent

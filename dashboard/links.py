@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import Request
 
 from dashboard import queries
-from dashboard.security import make_task_token
 from forloeb.course_ops import audit
 from forloeb.db import session_scope
 from forloeb.errors import Conflict
+from forloeb.links import make_task_token
 from models.tables import TaskStatus
 
 

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from dashboard import formgen, outbox, queries
 from dashboard.deps import SESSION_USER, admin_user, check_csrf, form_str, page_user, session_user
 from dashboard.gantt import gantt_svg
 from dashboard.links import issue_task_link, record_link_opened, task_url
-from dashboard.security import LinkExpired, LinkInvalid, read_task_token
 from dashboard.templating import render
 from dashboard.users import CurrentUser, authenticate, create_user, list_users, record_login, set_active
-from forloeb import service
+from forloeb import meetings, service
 from forloeb.clock import today
 from forloeb.errors import ForloebError, InvalidInput
+from forloeb.links import LinkExpired, LinkInvalid, read_task_token
+from forloeb.meetings import MeetingChange
 from models.programmes import latest_version, programme_keys
 from models.tables import HumanTask, TaskStatus, UserRole
 
@@ -172,6 +175,19 @@ async def new_course(request: Request, user: User) -> Response:
     return _redirect(f"/forloeb/{course.id}?startet=1")
 
 
+def _meeting_notice(request: Request) -> dict[str, Any] | None:
+    """After a meeting was moved/cancelled here: what happened, for the notice on the course page."""
+    p = request.query_params
+    if p.get("handling") not in ("flyttet", "aflyst"):
+        return None
+    return {
+        "id": _int(p.get("moede"), 0),
+        "verb": p.get("handling"),
+        "sent": _int(p.get("sendt"), 0),
+        "failed": _int(p.get("fejlet"), 0),
+    }
+
+
 @router.get("/forloeb/{course_id}")
 def course_page(request: Request, course_id: Id, user: User) -> Response:
     detail = queries.course_detail(course_id)
@@ -186,6 +202,7 @@ def course_page(request: Request, course_id: Id, user: User) -> Response:
             "answers": answers,
             "notifications": notes,
             "done": _int(request.query_params.get("udfoert"), 0),
+            "meeting_change": _meeting_notice(request),
             "started": request.query_params.get("startet") == "1",
         },
     )
@@ -413,6 +430,35 @@ async def municipality_submit(request: Request, token: str) -> Response:
             status_code=status,
         )
     return render(request, "link_done.html", {"task": task, "kommune": kommune})
+
+
+# --- Møder: flyt og aflys (same code as `forloeb meeting move|cancel`) -------------------------
+
+
+def _meeting_done(change: MeetingChange, verb: str) -> Response:
+    meeting = change.meeting
+    query = urlencode(
+        {"moede": meeting.id, "handling": verb, "sendt": change.sent, "fejlet": len(change.failed)}
+    )
+    return _redirect(f"/forloeb/{meeting.course_id}?{query}#moeder")
+
+
+@router.post("/moeder/{meeting_id}/flyt")
+async def move_meeting(request: Request, meeting_id: Id, user: User) -> Response:
+    """New time: old reminder runs cancelled, new ones scheduled, an updated invitation sent."""
+    form = await request.form()
+    check_csrf(request, form)
+    at = meetings.parse_local(str(form.get("til") or ""))
+    change = await run_in_threadpool(meetings.move_meeting, meeting_id, at, actor=user.username)
+    return _meeting_done(change, "flyttet")
+
+
+@router.post("/moeder/{meeting_id}/aflys")
+async def cancel_meeting(request: Request, meeting_id: Id, user: User) -> Response:
+    form = await request.form()
+    check_csrf(request, form)
+    change = await run_in_threadpool(meetings.cancel_meeting, meeting_id, actor=user.username)
+    return _meeting_done(change, "aflyst")
 
 
 # --- Notifikationer ---------------------------------------------------------------------------

@@ -54,6 +54,13 @@ def fmt_datetime(value: datetime | None) -> str:
     return f"{local.day}.{local.month}.{local.year} kl. {local:%H.%M}"
 
 
+def input_datetime(value: datetime | None) -> str:
+    """For `<input type="datetime-local">`: Copenhagen time, '2026-03-03T10:00'."""
+    if value is None:
+        return ""
+    return f"{as_utc(value).astimezone(COPENHAGEN):%Y-%m-%dT%H:%M}"
+
+
 def label(value: Any) -> str:
     text = str(getattr(value, "value", value))
     return STATUS_LABELS.get(text, text)
@@ -73,6 +80,7 @@ def query(request: Request, **changes: Any) -> str:
 templates.env.filters["dato"] = fmt_date
 templates.env.filters["tid"] = fmt_datetime
 templates.env.filters["label"] = label
+templates.env.filters["input_tid"] = input_datetime
 templates.env.globals["query"] = query
 templates.env.globals["flow_run_url"] = flow_run_url
 templates.env.globals["csrf_field"] = CSRF_FIELD

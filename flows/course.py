@@ -28,7 +28,7 @@ from tasks.course import (
     schedule_meeting,
     show_stage_in_prefect,
 )
-from tasks.notifications import announce_meeting, stage_messages
+from tasks.notifications import announce_meeting, announce_task, stage_messages
 
 FLOW_NAME = "raadgivningsforloeb"
 
@@ -56,6 +56,8 @@ def human_step(
             announce_meeting(course_id, meeting_key)
         return state.answer
     open_task(course_id, stage.key, key, step.form, title, step.assignee, step.due_working_days, meeting_key)
+    if step.assignee == "kommune":
+        announce_task(course_id, key)
     if state is not None and state.status == TaskStatus.COMPLETED and state.answer is not None:
         answer = state.answer
     else:

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from forloeb.cli_output import console, err_console
+from forloeb.cli_output import fail as _fail
+from forloeb.cli_output import ready as _ready
 from forloeb.clock import format_local
 from forloeb.errors import ForloebError
 
@@ -20,19 +22,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(error: ForloebError) -> typer.Exit:
-    err_console.print(f"[bold red]Fejl:[/] {error.message}", highlight=False)
-    return typer.Exit(error.exit_code)
-
-
-def _ready() -> None:
-    from forloeb.db import create_tables
-
-    create_tables()
 
 
 @app.command("kommuner")

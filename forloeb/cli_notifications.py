@@ -9,25 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from forloeb.cli_output import console, err_console
+from forloeb.cli_output import fail as _fail
+from forloeb.cli_output import ready as _ready
 from forloeb.errors import ForloebError, InvalidInput, NotFound
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(error: ForloebError) -> typer.Exit:
-    err_console.print(f"[bold red]Fejl:[/] {error.message}", highlight=False)
-    return typer.Exit(error.exit_code)
-
-
-def _ready() -> None:
-    from forloeb.db import create_tables
-
-    create_tables()
-
 
 # --- meetings -------------------------------------------------------------------------------
 

@@ -131,6 +131,9 @@ def schedule_run(
             timeout=0,
             as_subflow=False,
             idempotency_key=idempotency_key,
+            # Trap: run_deployment dispatches on "is an event loop running?" and hands back an
+            # un-awaited coroutine when called from an async web handler. Always run it here.
+            _sync=True,  # type: ignore[call-arg]
         )
     except ObjectNotFound:
         raise OrchestratorUnavailable(

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from forloeb.clock import COPENHAGEN, as_utc, now
 from forloeb.db import session_scope
 from forloeb.errors import InvalidInput, NotFound
+from forloeb.links import link_expires, municipality_task_url
 from forloeb.workdays import add_working_days, is_working_day, previous_working_day
 from models.programmes import Reminder, get_programme
 from models.tables import (
@@ -249,6 +250,40 @@ def task_reminder_number(due: date, day: date) -> int:
     return number
 
 
+def _task_link(task: HumanTask) -> str:
+    """Where the assignee answers: a fresh signed link for the municipality (no login), the
+    dashboard inbox for the consultant."""
+    assert task.id is not None
+    if task.assignee_role == "kommune":
+        return municipality_task_url(task.id, task.course_id)
+    return _public(f"/opgaver/{task.id}")
+
+
+def enqueue_task_opened(course_id: int, task_key: str) -> list[int]:
+    """A new task for the municipality: mail its contacts a link to answer it without an account."""
+    with session_scope() as session:
+        task = session.exec(
+            select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.key == task_key)
+        ).first()
+        if task is None or task.assignee_role != "kommune" or task.status != TaskStatus.OPEN:
+            return []
+        course, base = _course(session, course_id)
+        return _enqueue_all(
+            session,
+            course,
+            purpose="opgave_ny",
+            key=f"{course.uid}:opgave_ny:{task.key}",
+            template="opgave_ny",
+            context={
+                **base,
+                "opgave": {"titel": task.title, "frist": task.due_date},
+                "link": _task_link(task),
+                "link_udloeber": link_expires(),
+            },
+            recipients=_municipality(session, course_id),
+        )
+
+
 def enqueue_overdue_task_reminders(day: date) -> list[int]:
     """Reminders to each overdue open task's assignee; escalation to the consultant at the last."""
     ids: list[int] = []
@@ -267,7 +302,7 @@ def enqueue_overdue_task_reminders(day: date) -> list[int]:
                 **base,
                 "opgave": {"titel": task.title, "frist": task.due_date},
                 "nummer": number,
-                "link": _public(f"/opgaver/{task.id}"),
+                "link": _task_link(task),
             }
             assignees = (
                 _municipality(session, task.course_id)
@@ -290,7 +325,7 @@ def enqueue_overdue_task_reminders(day: date) -> list[int]:
                     purpose="opgave_eskalering",
                     key=f"{course.uid}:opgave_eskalering:{task.key}",
                     template="opgave_eskalering",
-                    context=context,
+                    context={**context, "link": _public(f"/opgaver/{task.id}")},
                     recipients=_consultant(session, course),
                 )
     return ids
@@ -409,6 +444,7 @@ def preview(template: str, course_id: int) -> tuple[str, Rendered]:
             },
             "nummer": 1,
             "link": _public(f"/forloeb/{course_id}"),
+            "link_udloeber": link_expires(),
             "fase": {
                 "nummer": programme.stage_position[stage_key],
                 "antal": len(programme.stages),

@@ -27,6 +27,7 @@ TEMPLATES = (
     "moede_aflyst",
     "moede_paamindelse",
     "genbesoeg_paamindelse",
+    "opgave_ny",
     "opgave_rykker",
     "opgave_eskalering",
     "evaluering",

@@ -43,6 +43,13 @@ def announce_meeting(course_id: int, meeting_key: str) -> int:
 
 
 @_task
+def announce_task(course_id: int, task_key: str) -> int:
+    """A municipality's new task: its contacts get a link to answer it without an account."""
+    ids = compose.enqueue_task_opened(course_id, task_key)
+    return len(ids) - _deliver_quietly(ids)
+
+
+@_task
 def stage_messages(course_id: int, stage_key: str) -> int:
     ids = compose.enqueue_stage_messages(course_id, stage_key)
     return len(ids) - _deliver_quietly(ids)

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from dashboard.security import LINK_SALT, make_task_token, secret_key
 from forloeb.clock import now
 from forloeb.db import session_scope
+from forloeb.links import LINK_SALT, make_task_token, secret_key
 from models.tables import HumanTask, TaskStatus
 from tests.dashboard_support import client, csrf_from, logged_in, open_tasks, seed_course
 

@@ -7,10 +7,13 @@ from datetime import date
 
 import pytest
 
-from dashboard.security import make_task_token
 from forloeb import service
+from forloeb.links import TaskLink, read_task_token
+from forloeb.settings import get_settings
+from notifications.render import danish_date
 from tests.dashboard_support import client, csrf_from, logged_in
 from tests.drive import answer_for, run_until_wait
+from tests.notify_support import SmtpServer
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -49,7 +52,7 @@ def test_consultant_completes_a_task_in_the_browser_form_and_the_stage_advances(
     assert "opgave udført" in page and ">kk<" in page  # audited with the user
 
 
-def test_municipality_answers_through_its_link_without_an_account() -> None:
+def test_municipality_answers_through_the_link_it_was_mailed_without_an_account(smtp: SmtpServer) -> None:
     course = service.start_course("Vejle", "minoritetsetniske", "Konsulent K", date(2026, 1, 5), actor="kk")
     assert course.flow_run_id and course.id
     run_until_wait(course.flow_run_id)
@@ -60,7 +63,16 @@ def test_municipality_answers_through_its_link_without_an_account() -> None:
         run_until_wait(course.flow_run_id)
     (task, _), *_ = service.list_tasks(course_id=course.id)
     assert task.kind == "arbejdsgruppe" and task.assignee_role == "kommune" and task.id
-    token = make_task_token(task.id, course.id)
+    # The contact from the agreement got a mail with a link of their own (no login).
+    [mail] = [m for m in smtp.mailbox.to("faglig.leder@kommune.example") if m.subject.startswith("Ny opgave")]
+    assert mail.subject == 'Ny opgave til jer: "Registrér arbejdsgruppens medlemmer" - frist ' + danish_date(
+        task.due_date
+    )
+    [text] = mail.parts("text/plain")
+    url = re.search(r"http://\S+/k/(\S+)", text)
+    assert url and url.group(0).startswith(get_settings().public_url)
+    token = url.group(1)
+    assert read_task_token(token) == TaskLink(task.id, course.id)
     anonymous = client()
     page = anonymous.get(f"/k/{token}").text
     data = {

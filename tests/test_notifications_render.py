@@ -39,7 +39,8 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "moede": {**MEETING, "kind": "genbesoeg", "titel": "Genbesøg", "sted": "Aftales nærmere"},
         "netvaerk_link": "http://127.0.0.1:8000/netvaerk",
     },
-    "opgave_rykker": {"opgave": TASK, "nummer": 2, "link": "http://127.0.0.1:8000/opgaver/7"},
+    "opgave_ny": {"opgave": TASK, "link": "http://127.0.0.1:8000/k/T", "link_udloeber": date(2026, 2, 19)},
+    "opgave_rykker": {"opgave": TASK, "nummer": 2, "link": "http://127.0.0.1:8000/k/TOKEN"},
     "opgave_eskalering": {"opgave": TASK, "nummer": 3, "link": "http://127.0.0.1:8000/opgaver/7"},
     "evaluering": {"link": "http://127.0.0.1:8000/evaluering/c0ffee"},
     "faseskift": {
@@ -51,7 +52,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
 # Everything a template may use. Nothing about children: no names, CPR numbers or case content.
 ALLOWED = {
     "kommune", "program", "konsulent", "modtager", "moede", "tidligere", "netvaerk_link",
-    "opgave", "nummer", "link", "fase", "opgaver", "FORMAAL",
+    "opgave", "nummer", "link", "link_udloeber", "fase", "opgaver", "FORMAAL",
 }  # fmt: skip
 
 

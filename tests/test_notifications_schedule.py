@@ -3,6 +3,7 @@ reminder runs that fail and are retried, and course-flow replays that send nothi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from uuid import UUID
 
@@ -18,8 +19,9 @@ from forloeb import meetings, orchestrator, reminders, service
 from forloeb.clock import frozen
 from forloeb.db import session_scope
 from forloeb.errors import Conflict, InvalidInput, NotFound
+from forloeb.links import read_task_token
 from models.programmes import Reminder
-from models.tables import HumanTask, Meeting, Notification, ReminderRun
+from models.tables import AuditEvent, HumanTask, Meeting, Notification, ReminderRun
 from notifications import compose, outbox
 from tests.notify_support import SmtpServer
 from tests.test_notifications_send import CONSULTANT, LEADER, make_course
@@ -199,6 +201,12 @@ def test_overdue_task_reminders_weekly_max_three_then_escalation(smtp: SmtpServe
     assert [m.subject[:8] for m in smtp.mailbox.to(LEADER)] == ["Rykker 1", "Rykker 2", "Rykker 3"]
     [escalation] = smtp.mailbox.to(CONSULTANT)
     assert escalation.subject == 'Opgave overskredet i Aarhus: "Registrér arbejdsgruppens medlemmer"'
+    # The municipality answers through a signed link (no login), each reminder with a fresh one;
+    # the consultant is sent to the task in the dashboard inbox.
+    links = [re.findall(r"http://\S+", m.parts("text/plain")[0]) for m in smtp.mailbox.to(LEADER)]
+    assert all(len(found) == 1 and "/k/" in found[0] for found in links)
+    assert read_task_token(links[0][0].rsplit("/", 1)[1]).course_id == course_id
+    assert re.findall(r"http://\S+/opgaver/\d+", escalation.parts("text/plain")[0])
 
 
 def test_course_flow_sends_invitations_once_across_replays_and_a_crash(
@@ -239,7 +247,14 @@ def test_course_flow_sends_invitations_once_across_replays_and_a_crash(
     assert state_of(course.flow_run_id) == ("Suspended", "workshop-planlaegning-1")
     assert len(crashes) == 1
     subjects = [m.subject for m in smtp.mailbox.to(LEADER)]
-    assert len(subjects) == 1 and subjects[0].startswith("Invitation: Afdækningsworkshop ")
+    invitations = [s for s in subjects if s.startswith("Invitation")]
+    assert len(invitations) == 1 and invitations[0].startswith("Invitation: Afdækningsworkshop ")
+    # The municipality's own tasks (working group, data collection) were announced once each.
+    assert sorted(s.split('"')[1] for s in subjects if s.startswith("Ny opgave")) == [
+        "Afslut dataindsamlingen (tjekliste)",
+        "Registrér arbejdsgruppens medlemmer",
+    ]
+    assert len(subjects) == 3
     with session_scope() as session:
         workshop = session.exec(select(Meeting).where(Meeting.key == "afdaekningsworkshop")).one()
         runs = list(session.exec(select(ReminderRun).where(ReminderRun.meeting_id == workshop.id)))
@@ -262,3 +277,49 @@ def test_evaluation_request_is_sent_when_the_evaluation_stage_starts(smtp: SmtpS
     assert mail.subject == "Evaluering af rådgivningsforløbet i Aarhus"
     assert "/evaluering/c0ffee" in mail.parts("text/html")[0]
     assert compose.enqueue_stage_messages(course_id, "arbejdsgruppe") == []
+
+
+def test_consultant_moves_and_cancels_a_meeting_on_the_course_page(smtp: SmtpServer) -> None:
+    from tests.dashboard_support import csrf_from, logged_in
+
+    course_id, _ = make_course()
+    c = logged_in()
+    with frozen(FEB):
+        planned = meetings.plan_meeting(
+            course_id, "workshop", datetime(2026, 3, 3, 10), "Rådhuset", actor="t"
+        )
+        meeting_id = planned.meeting.id
+        page = c.get(f"/forloeb/{course_id}").text
+        assert f'action="/moeder/{meeting_id}/flyt"' in page and 'value="2026-03-03T10:00"' in page
+        token = csrf_from(page)
+        # A Saturday is refused in Danish and changes nothing.
+        refused = c.post(f"/moeder/{meeting_id}/flyt", data={"csrf_token": token, "til": "2026-03-07T10:00"})
+        assert refused.status_code == 422 and "ikke en arbejdsdag" in refused.text
+        moved = c.post(f"/moeder/{meeting_id}/flyt", data={"csrf_token": token, "til": "2026-03-10T13:00"})
+        assert moved.status_code == 303
+        after = c.get(moved.headers["location"]).text
+    assert (
+        'id="meeting-change"' in after and "Mødet er flyttet" in after and "påmindelserne følger med" in after
+    )
+    assert [(v, state) for v, _kind, state, _when in _runs(meeting_id)] == [
+        (1, "Cancelled"),
+        (1, "Cancelled"),
+        (2, "Scheduled"),
+        (2, "Scheduled"),
+    ]
+    assert (
+        smtp.mailbox.to(LEADER)[-1].subject == "Flyttet: Workshop er nu tirsdag den 10. marts 2026 kl. 13.00"
+    )
+    with frozen(FEB):
+        cancelled = c.post(f"/moeder/{meeting_id}/aflys", data={"csrf_token": token})
+        assert cancelled.status_code == 303
+        assert "Mødet er aflyst" in c.get(cancelled.headers["location"]).text
+        again = c.post(f"/moeder/{meeting_id}/aflys", data={"csrf_token": token})
+    assert again.status_code == 409 and "kan ikke ændres" in again.text
+    assert [state for _v, _kind, state, _when in _runs(meeting_id)] == ["Cancelled"] * 4
+    assert smtp.mailbox.to(LEADER)[-1].subject.startswith("Aflyst")
+    with session_scope() as session:
+        actions = [
+            e.action for e in session.exec(select(AuditEvent).where(AuditEvent.course_id == course_id))
+        ]
+    assert "møde flyttet" in actions and "møde aflyst" in actions
