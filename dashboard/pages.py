@@ -17,7 +17,16 @@ from dashboard.deps import SESSION_USER, admin_user, check_csrf, form_str, page_
 from dashboard.gantt import gantt_svg
 from dashboard.links import issue_task_link, record_link_opened, task_url
 from dashboard.templating import render
-from dashboard.users import CurrentUser, authenticate, create_user, list_users, record_login, set_active
+from dashboard.users import (
+    CurrentUser,
+    authenticate,
+    change_own_password,
+    create_user,
+    list_users,
+    record_login,
+    set_active,
+    set_password,
+)
 from forloeb import meetings, service
 from forloeb.clock import today
 from forloeb.errors import ForloebError, InvalidInput
@@ -516,6 +525,40 @@ def _users_page(request: Request, error: str | None = None, values: dict[str, st
         {"users": list_users(), "error": error, "values": values or {}, "roles": list(UserRole)},
         status_code=200 if error is None else 422,
     )
+
+
+@router.get("/konto")
+def account_page(request: Request, user: User) -> Response:
+    changed = request.query_params.get("skiftet") == "1"
+    return render(request, "account.html", {"error": None, "changed": changed})
+
+
+@router.post("/konto")
+async def change_password(request: Request, user: User) -> Response:
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        change_own_password(
+            user.id,
+            str(form.get("current") or ""),
+            str(form.get("new") or ""),
+            str(form.get("repeat") or ""),
+        )
+    except ForloebError as exc:
+        return render(request, "account.html", {"error": exc.message, "changed": False}, status_code=422)
+    return _redirect("/konto?skiftet=1")
+
+
+@router.post("/konsulenter/{user_id}/adgangskode")
+async def reset_password(request: Request, user_id: Id, user: Admin) -> Response:
+    """An admin gives a consultant a new password (e.g. forgotten); audited with the admin."""
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        set_password(user_id, str(form.get("password") or ""), actor=user.username)
+    except InvalidInput as exc:
+        return _users_page(request, exc.message)
+    return _redirect("/konsulenter")
 
 
 @router.get("/konsulenter")

@@ -158,6 +158,22 @@ def set_password(user_id: int, password: str, *, actor: str) -> None:
         audit(session, actor=actor, action="adgangskode ændret", course_id=None, detail=user.username)
 
 
+def change_own_password(user_id: int, current: str, new: str, repeated: str) -> None:
+    """A person changes their own password: the current one is checked first."""
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"Bruger {user_id} findes ikke.")
+        username, password_hash = user.username, user.password_hash
+    if not verify_password(current, password_hash):
+        raise InvalidInput("Den nuværende adgangskode er forkert. Intet er ændret.")
+    if new != repeated:
+        raise InvalidInput("De to nye adgangskoder er ikke ens. Intet er ændret.")
+    if new == current:
+        raise InvalidInput("Den nye adgangskode er den samme som den gamle.")
+    set_password(user_id, new, actor=username)
+
+
 def record_login(username: str, *, success: bool) -> None:
     """Logins are audited (who used the dashboard when), failed ones too."""
     with session_scope() as session:

@@ -7,6 +7,7 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from dashboard import queries
+from dashboard.users import list_users
 from forloeb.db import get_engine, session_scope
 from models.tables import AuditEvent, Notification, UserRole
 from tests.dashboard_support import client, csrf_from, logged_in, seed_course
@@ -295,3 +296,44 @@ def test_front_page_answers_200_for_the_launcher_and_demo_admin_can_log_in() -> 
     assert response.status_code == 303 and response.headers["location"] == "/oversigt"
     assert c.get("/").headers["location"] == "/oversigt"
     assert 'href="/konsulenter"' in c.get("/oversigt").text
+
+
+def _can_log_in(username: str, password: str) -> bool:
+    c = client()
+    token = csrf_from(c.get("/login").text)
+    response = c.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    return response.status_code == 303
+
+
+def test_consultant_changes_own_password_and_admin_resets_one() -> None:
+    from tests.dashboard_support import PASSWORD
+
+    c = logged_in("kk", "Konsulent K")
+    page = c.get("/konto").text
+    assert "Skift adgangskode" in page and 'href="/konto"' in page
+    token = csrf_from(page)
+    new = "et-nyt-og-langt-kodeord"
+    for wrong, message in (
+        ({"current": "forkert-forkert", "new": new, "repeat": new}, "nuværende adgangskode er forkert"),
+        ({"current": PASSWORD, "new": new, "repeat": new + "x"}, "ikke ens"),
+        ({"current": PASSWORD, "new": "kort", "repeat": "kort"}, "mindst 10 tegn"),
+    ):
+        refused = c.post("/konto", data={"csrf_token": token, **wrong})
+        assert refused.status_code == 422 and message in refused.text
+    assert _can_log_in("kk", PASSWORD)  # nothing changed by the refused attempts
+    changed = c.post("/konto", data={"csrf_token": token, "current": PASSWORD, "new": new, "repeat": new})
+    assert changed.status_code == 303 and 'id="password-changed"' in c.get("/konto?skiftet=1").text
+    assert _can_log_in("kk", new) and not _can_log_in("kk", PASSWORD)
+
+    admin = logged_in("chef", "Chef C", UserRole.ADMIN)
+    users = admin.get("/konsulenter").text
+    [kk_id] = [u.id for u in list_users() if u.username == "kk"]
+    reset = "nulstillet-af-admin"
+    url = f"/konsulenter/{kk_id}/adgangskode"
+    response = admin.post(url, data={"csrf_token": csrf_from(users), "password": reset})
+    assert response.status_code == 303 and _can_log_in("kk", reset)
+    assert c.post(url, data={"csrf_token": token, "password": reset}).status_code == 403  # not an admin
+    with session_scope() as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "adgangskode ændret"))
+        actors = [e.actor for e in events]
+    assert actors == ["kk", "chef"]
