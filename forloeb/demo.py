@@ -19,7 +19,7 @@ from forloeb.course_ops import audit, revisit_date
 from forloeb.db import session_scope
 from forloeb.errors import ForloebError
 from forloeb.workdays import add_working_days, next_working_day
-from models.tables import Course, HumanTask, TaskStatus
+from models.tables import Course, CourseStatus, HumanTask, TaskStatus
 
 
 def sample_answer(kind: str, base: date) -> dict[str, Any]:
@@ -120,15 +120,26 @@ def create_demo_courses(timeout_seconds: float = 600) -> list[str]:
         )
         assert course.id is not None
         created.append((spec, course.id))
-    _advance(created, timeout_seconds)
+    failed = _advance(created, timeout_seconds)
     return [
-        f"{spec.municipality}: forløb {course_id}, {spec.steps} opgaver udført" for spec, course_id in created
+        f"{spec.municipality}: forløb {course_id} FEJLEDE undervejs (se Prefect og .forloeb/logs/runner.log)"
+        if course_id in failed
+        else f"{spec.municipality}: forløb {course_id}, {spec.steps} opgaver udført"
+        for spec, course_id in created
     ]
 
 
-def _advance(courses: list[tuple[DemoCourse, int]], timeout_seconds: float) -> None:
-    """Complete tasks round-robin as the runner reaches them (each course waits on its flow)."""
+def _has_failed(course_id: int) -> bool:
+    with session_scope() as session:
+        course = session.get(Course, course_id)
+        return course is not None and course.status == CourseStatus.FAILED
+
+
+def _advance(courses: list[tuple[DemoCourse, int]], timeout_seconds: float) -> set[int]:
+    """Complete tasks round-robin as the runner reaches them (each course waits on its flow).
+    Returns the courses whose run failed on the way (the others still get their stages)."""
     done = {course_id: 0 for _, course_id in courses}
+    failed: set[int] = set()
     deadline = time.monotonic() + timeout_seconds
     pending = [(spec, cid) for spec, cid in courses if spec.steps > 0 or spec.overdue]
     while pending and time.monotonic() < deadline:
@@ -136,6 +147,9 @@ def _advance(courses: list[tuple[DemoCourse, int]], timeout_seconds: float) -> N
         for spec, course_id in list(pending):
             tasks = service.list_tasks(course_id=course_id)
             if not tasks:
+                if _has_failed(course_id):
+                    failed.add(course_id)
+                    pending.remove((spec, course_id))
                 continue  # the runner has not reached the next wait yet
             task = tasks[0][0]
             if done[course_id] >= spec.steps:
@@ -155,6 +169,7 @@ def _advance(courses: list[tuple[DemoCourse, int]], timeout_seconds: float) -> N
             time.sleep(0.5)
     if pending:
         raise TimeoutError("Demoforløbene nåede ikke frem i tide: kører runneren?")
+    return failed
 
 
 def _make_overdue(task: HumanTask) -> None:

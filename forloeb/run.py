@@ -216,6 +216,10 @@ class Stack:
         print("\n".join(lines), flush=True)
 
     def stop(self) -> None:
+        # A second Ctrl-C (or uv forwarding the same SIGINT to us once more) must not cut the
+        # shutdown short and leave the server running: from here on, stopping is not interrupted.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # Reverse start order: dashboard, runner, then the server.
         for name, process in reversed(self.processes):
             if process.poll() is None:

@@ -172,8 +172,9 @@ def deliver(
         assert isinstance(message, dict)
         try:
             send_message(**message)
-        except SendError as exc:
-            error = str(exc)
+        except Exception as exc:
+            # (a process that dies mid-send leaves the claim instead: "måske sendt")
+            error = str(exc) if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}"
             _record(notification_id, error=error, final=attempt == attempts - 1)
         else:
             _record(notification_id, error=None, final=True)

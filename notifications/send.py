@@ -6,12 +6,18 @@ False or None on failure and only logs why; the log lines are captured into the 
 
 from __future__ import annotations
 
+import mimetypes
 from urllib.parse import quote
 
 import apprise
 from apprise.attachment.memory import AttachMemory
 
 from forloeb.settings import get_settings
+
+# Apprise checks an attachment's MIME type against the `mimetypes` tables. Their lazy first load
+# is not thread-safe (`inited` is set before /etc/mime.types is read), so in the runner's worker
+# threads an invitation's text/calendar was once refused as invalid. Load them once, here.
+mimetypes.init()
 
 
 class SendError(Exception):

@@ -151,3 +151,27 @@ def test_cli_shows_a_perhaps_sent_row_and_resends_it_only_with_force(smtp: SmtpS
         forced = runner.invoke(app, ["notifications", "retry", str(notification_id), "--force"])
         assert forced.exit_code == 0, forced.output
     assert len(smtp.mailbox.to(LEADER)) == 2
+
+
+def test_an_unexpected_error_before_sending_is_a_failed_attempt_not_a_lost_claim(
+    smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E.g. Apprise refusing the .ics attachment's MIME type: nothing was sent, so the row is
+    failed with the error and can be retried, not left 'sending' (perhaps sent)."""
+    from notifications import send
+
+    notification_id = _leader_invitation()
+    real_send = send.send_message
+
+    def refuse(**message: Any) -> None:
+        raise TypeError("An invalid mime-type (text/calendar) was specified.")
+
+    monkeypatch.setattr(send, "send_message", refuse)
+    with pytest.raises(outbox.DeliveryFailed):
+        outbox.deliver(notification_id)
+    row = outbox.get_row(notification_id)
+    assert row.status == "failed" and row.attempts == 3
+    assert row.last_error == "TypeError: An invalid mime-type (text/calendar) was specified."
+    monkeypatch.setattr(send, "send_message", real_send)
+    assert outbox.retry(notification_id) is True
+    assert len(smtp.mailbox.to(LEADER)) == 1
