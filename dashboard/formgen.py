@@ -3,6 +3,7 @@ posted fields -> the nested dict the model validates. Labels are the models' Dan
 
 from __future__ import annotations
 
+import re
 import types
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -227,4 +228,18 @@ def _readable(value: Any) -> str:
         return "; ".join(_readable(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(_readable(v) for v in value.values() if v not in (None, ""))
+    if isinstance(value, str) and ISO_DATE.match(value):
+        return _danish_date_text(value)
     return "" if value is None else str(value)
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$")
+
+
+def _danish_date_text(value: str) -> str:
+    """'2026-10-26' -> '26.10.2026', '2026-10-26T10:00:00' -> '26.10.2026 kl. 10.00' (as typed)."""
+    if "T" not in value:
+        day = date.fromisoformat(value)
+        return f"{day.day}.{day.month}.{day.year}"
+    moment = datetime.fromisoformat(value)
+    return f"{moment.day}.{moment.month}.{moment.year} kl. {moment:%H.%M}"

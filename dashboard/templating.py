@@ -13,30 +13,11 @@ from starlette.responses import HTMLResponse
 
 from dashboard.security import CSRF_FIELD, csrf_token
 from forloeb.clock import COPENHAGEN, as_utc, today
+from forloeb.labels import label
 from forloeb.settings import flow_run_url
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-STATUS_LABELS = {
-    "starter": "Starter",
-    "aktiv": "Aktiv",
-    "afsluttet": "Afsluttet",
-    "fejlet": "Fejlet",
-    "annulleret": "Annulleret",
-    "planlagt": "Planlagt",
-    "igang": "I gang",
-    "aaben": "Åben",
-    "udfoert": "Udført",
-    "afholdt": "Afholdt",
-    "aflyst": "Aflyst",
-    "konsulent": "Konsulent",
-    "kommune": "Kommune",
-    "admin": "Administrator",
-    "pending": "Venter",
-    "sent": "Sendt",
-    "failed": "Fejlet",
-}
 
 
 def fmt_date(value: date | datetime | None) -> str:
@@ -59,11 +40,6 @@ def input_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     return f"{as_utc(value).astimezone(COPENHAGEN):%Y-%m-%dT%H:%M}"
-
-
-def label(value: Any) -> str:
-    text = str(getattr(value, "value", value))
-    return STATUS_LABELS.get(text, text)
 
 
 def query(request: Request, **changes: Any) -> str:

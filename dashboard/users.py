@@ -66,6 +66,20 @@ def ensure_demo_admin() -> tuple[str, str]:
     return DEMO_ADMIN, password
 
 
+def ensure_demo_consultants(display_names: list[str], password: str) -> list[str]:
+    """Demo only (`make run` with FORLOEB_DEMO): a login for each demo course's consultant, so "Mine
+    opgaver" can be tried. Username = first name in lower case. Returns the usernames."""
+    usernames = []
+    for name in display_names:
+        username = name.split()[0].lower()
+        with session_scope() as session:
+            exists = session.exec(select(User).where(User.username == username)).first() is not None
+        if not exists:
+            create_user(username, name, UserRole.CONSULTANT, password, actor="demo")
+        usernames.append(username)
+    return usernames
+
+
 def authenticate(username: str, password: str) -> CurrentUser | None:
     with session_scope() as session:
         user = session.exec(select(User).where(User.username == username.strip())).first()

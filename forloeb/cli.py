@@ -16,6 +16,7 @@ from forloeb.cli_output import fail as _fail
 from forloeb.cli_output import ready as _ready
 from forloeb.clock import format_local
 from forloeb.errors import ForloebError
+from forloeb.labels import label
 
 app = typer.Typer(
     help="Rådgivningsforløb for kommuner: start, følg og drive forløb fra kommandolinjen.",
@@ -99,7 +100,7 @@ def status(course: Annotated[int | None, typer.Argument(help="Forløbets nummer"
             row.municipality,
             row.programme,
             row.consultant,
-            row.status,
+            label(row.status),
             stage,
             "" if row.days_in_stage is None else str(row.days_in_stage),
             f"#{task.id} {task.title}" if task else "",
@@ -124,14 +125,16 @@ def _print_course_detail(course_id: int) -> None:
             f"{run.position}. {run.name}",
             f"{run.planned_start} - {run.planned_end}",
             actual,
-            run.status.value,
+            label(run.status),
         )
     console.print(stages)
     meetings = service.course_meetings(course_id)
     if meetings:
         table = Table("Møde", "Tidspunkt", "Sted", "Status", title="Møder")
         for meeting in meetings:
-            table.add_row(meeting.title, format_local(meeting.planned_at), meeting.location, meeting.status)
+            table.add_row(
+                meeting.title, format_local(meeting.planned_at), meeting.location, label(meeting.status)
+            )
         console.print(table)
     course = service.get_course(course_id)
     console.print(f"Prefect: {flow_run_url(course.flow_run_id)}")
@@ -158,7 +161,13 @@ def tasks(
         if task.status == "aaben" and task.due_date < day:
             due = f"[red]{due}[/]"
         table.add_row(
-            str(task.id), str(task.course_id), kommune, task.title, task.assignee_role, due, task.status.value
+            str(task.id),
+            str(task.course_id),
+            kommune,
+            task.title,
+            label(task.assignee_role),
+            due,
+            label(task.status),
         )
     console.print(table)
 
@@ -182,7 +191,7 @@ def task_show(task_id: Annotated[int, typer.Argument(help="Opgavens nummer")]) -
     console.print(
         f"Forløb {task.course_id}, fase {task.stage_key}, til {task.assignee_role}, frist {task.due_date}"
     )
-    console.print(f"Status: {task.status.value}")
+    console.print(f"Status: {label(task.status)}")
     if task.answer is not None:
         console.print(f"Udført af {task.completed_by} {format_local(task.completed_at)}")
         console.print_json(json.dumps(task.answer, ensure_ascii=False))

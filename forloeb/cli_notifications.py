@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -14,6 +15,7 @@ from rich.table import Table
 from forloeb.cli_output import console, err_console
 from forloeb.cli_output import fail as _fail
 from forloeb.cli_output import ready as _ready
+from forloeb.clock import format_local
 from forloeb.errors import ForloebError, InvalidInput, NotFound
 
 # --- meetings -------------------------------------------------------------------------------
@@ -100,7 +102,7 @@ def meeting_cancel(
 
 notifications_app = typer.Typer(help="Udbakken: alle beskeder, og send fejlede igen.")
 
-STATUS_STYLE = {"fejlet": "[red]fejlet[/]", "måske sendt": "[yellow]måske sendt[/]"}
+STATUS_STYLE = {"Fejlet": "[red]Fejlet[/]", "Måske sendt": "[yellow]Måske sendt[/]"}
 
 
 @notifications_app.callback(invoke_without_command=True)
@@ -252,7 +254,8 @@ def dev_mailbox(
         for number, path in enumerate(files, start=1):
             mail = _read_mail(path)
             attachments = ", ".join(a.get_filename() or "" for a in mail.iter_attachments())
-            table.add_row(str(number), path.stem[:15], str(mail["To"]), str(mail["Subject"]), attachments)
+            received = format_local(datetime.fromtimestamp(path.stat().st_mtime, UTC))
+            table.add_row(str(number), received, str(mail["To"]), str(mail["Subject"]), attachments)
         console.print(table)
         if not files:
             console.print("Ingen mails endnu. Kører 'make run'?")

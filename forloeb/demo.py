@@ -183,6 +183,10 @@ def _make_overdue(task: HumanTask) -> None:
         audit(session, actor="demo", action="frist rykket (demo)", course_id=row.course_id, detail=row.title)
 
 
+def demo_consultants() -> list[str]:
+    return sorted({spec.consultant for spec in DEMO_COURSES})
+
+
 def demo_course_ids() -> list[int]:
     with session_scope() as session:
         return [cid for cid in session.exec(select(Course.id).order_by(col(Course.id))) if cid is not None]

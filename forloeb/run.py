@@ -177,6 +177,13 @@ class Stack:
 
             username, password = ensure_demo_admin()
             _log(f"Log ind på dashboardet som '{username}' med adgangskoden '{password}'")
+            if self.settings.demo:
+                from dashboard.users import ensure_demo_consultants
+                from forloeb.demo import demo_consultants
+
+                names = ensure_demo_consultants(demo_consultants(), password)
+                shown = ", ".join(f"'{n}'" for n in names)
+                _log(f"Demokonsulenter (samme adgangskode, ser deres egne opgaver): {shown}")
         except ImportError:
             pass
 

@@ -103,7 +103,7 @@ def test_notifications_api_lists_and_retries_only_failed(api, smtp) -> None:  # 
         outbox.deliver(ids[0])
     failed = api.get("/api/notifications", params={"status": "failed"}).json()
     assert [row["id"] for row in failed["items"]] == [ids[0]]
-    assert failed["items"][0]["needs_attention"] and failed["items"][0]["status_label"] == "fejlet"
+    assert failed["items"][0]["needs_attention"] and failed["items"][0]["status_label"] == "Fejlet"
     smtp.start()
     assert api.post(f"/api/notifications/{ids[0]}/retry").status_code == 200
     assert api.post(f"/api/notifications/{ids[0]}/retry").status_code == 409

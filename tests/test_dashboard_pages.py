@@ -211,7 +211,7 @@ def test_a_perhaps_sent_notification_is_resent_only_when_forced(smtp) -> None:  
         session.add(row)
     c = logged_in()
     html = c.get("/notifikationer", params={"status": "handling"}).text
-    assert "måske sendt" in html and "Send alligevel" in html and 'name="force" value="1"' in html
+    assert "Måske sendt" in html and "Send alligevel" in html and 'name="force" value="1"' in html
     token = csrf_from(html)
     refused = c.post(f"/notifikationer/{interrupted}/send-igen", data={"csrf_token": token})
     assert refused.status_code == 409 and "måske sendt" in refused.text and not smtp.mailbox.received
@@ -337,3 +337,14 @@ def test_consultant_changes_own_password_and_admin_resets_one() -> None:
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "adgangskode ændret"))
         actors = [e.actor for e in events]
     assert actors == ["kk", "chef"]
+
+
+def test_demo_consultants_get_logins_once() -> None:
+    from dashboard.users import ensure_demo_consultants
+    from forloeb.demo import demo_consultants
+
+    assert demo_consultants() == ["Jonas Konsulent", "Mette Konsulent"]
+    for _ in range(2):  # a second `make run` reuses them
+        assert ensure_demo_consultants(demo_consultants(), "demo-adgangskode") == ["jonas", "mette"]
+    assert sorted(u.username for u in list_users()) == ["jonas", "mette"]
+    assert _can_log_in("mette", "demo-adgangskode")

@@ -86,7 +86,7 @@ def test_a_send_interrupted_after_the_server_accepted_it_is_never_sent_again_on_
         with pytest.raises(outbox.DeliveryUncertain, match="måske sendt"):
             outbox.deliver(notification_id)
         row = outbox.get_row(notification_id)
-        assert outbox.is_uncertain(row) and outbox.status_label(row) == "måske sendt"
+        assert outbox.is_uncertain(row) and outbox.status_label(row) == "Måske sendt"
         assert [r.id for r in outbox.list_rows(failed=True)] == [notification_id]
         assert outbox.failed_ids() == []  # not in --all-failed: each needs a person's decision
         # ... nor does a plain retry ...
@@ -144,7 +144,7 @@ def test_cli_shows_a_perhaps_sent_row_and_resends_it_only_with_force(smtp: SmtpS
     runner = CliRunner(env={"COLUMNS": "250"})
     with frozen(now() + timedelta(seconds=get_settings().send_claim_stale_seconds + 1)):
         listed = runner.invoke(app, ["notifications", "--failed"])
-        assert listed.exit_code == 0 and "måske sendt" in listed.output
+        assert listed.exit_code == 0 and "Måske sendt" in listed.output
         refused = runner.invoke(app, ["notifications", "retry", str(notification_id)])
         assert refused.exit_code == 4 and "--force" in refused.output
         assert runner.invoke(app, ["notifications", "retry", "--all-failed", "--force"]).exit_code == 2
