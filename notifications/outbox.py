@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from forloeb.clock import as_utc, format_local, now
 from forloeb.db import session_scope
 from forloeb.errors import Conflict, ForloebError, NotFound
+from forloeb.labels import label
 from forloeb.settings import get_settings
 from models.tables import Notification, NotificationStatus
 from notifications.render import Rendered
@@ -220,12 +221,9 @@ def retry(notification_id: int, *, force: bool = False) -> bool:
     return deliver(notification_id, force=force)
 
 
-STATUS_LABELS = {"pending": "venter", "sending": "sendes", "sent": "sendt", "failed": "fejlet"}
-
-
 def status_label(row: Notification) -> str:
-    """Danish status for people; an interrupted send is 'måske sendt'."""
-    return "måske sendt" if is_uncertain(row) else STATUS_LABELS[row.status.value]
+    """Danish status for people ('Sendt'); an interrupted send is 'Måske sendt'."""
+    return "Måske sendt" if is_uncertain(row) else label(row.status)
 
 
 def needs_attention(row: Notification) -> bool:
