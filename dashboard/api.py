@@ -303,5 +303,5 @@ def retry_notification(
         bool, Query(description="Send a row whose earlier send was interrupted (it may have arrived)")
     ] = False,
 ) -> dict[str, str]:
-    outbox.retry_notification(notification_id, actor=user.username, force=force)
+    service.retry_notification(notification_id, actor=user.username, force=force)
     return {"status": "sendt"}

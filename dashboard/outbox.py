@@ -1,7 +1,7 @@
 """The notifications outbox as the dashboard and the API show it (rows from `notifications.outbox`).
 
-A retry goes through `forloeb.service.retry_notification`, the same code as the CLI: it refuses sent
-rows, sends an interrupted ("måske sendt") row only when the person forces it, and audits who asked.
+Pages and API retry through `forloeb.service.retry_notification`, the same code as the CLI: it refuses
+sent rows, sends an interrupted ("måske sendt") row only when the person forces it, and audits who asked.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from forloeb import service
 from forloeb.errors import InvalidInput
 from models.tables import Notification, NotificationStatus
 from notifications import outbox
@@ -63,7 +62,3 @@ def list_notifications(
     rows = outbox.list_rows(failed=attention, status=only, course_id=course_id, limit=limit, offset=offset)
     total = outbox.count_rows(failed=attention, status=only, course_id=course_id)
     return NotificationPage([_row(row) for row in rows], total)
-
-
-def retry_notification(notification_id: int, *, actor: str, force: bool = False) -> bool:
-    return service.retry_notification(notification_id, actor=actor, force=force)

@@ -494,7 +494,7 @@ def notifications_page(request: Request, user: User) -> Response:
 async def retry_notification(request: Request, notification_id: Id, user: User) -> Response:
     form = await request.form()
     check_csrf(request, form)
-    outbox.retry_notification(notification_id, actor=user.username, force=form.get("force") == "1")
+    service.retry_notification(notification_id, actor=user.username, force=form.get("force") == "1")
     return _redirect(f"/notifikationer?status={outbox.ATTENTION}")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_
 from sqlmodel import col, select
 
-from forloeb.clock import COPENHAGEN, as_utc, now, today
+from forloeb.clock import days_since, now, today
 from forloeb.db import session_scope
 from forloeb.errors import InvalidInput, NotFound
 from models.programmes import PROGRAMMES, ProgrammeDef, get_programme, latest_version, programme_keys
@@ -106,12 +106,6 @@ class OverviewPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.filters.page_size))
-
-
-def _days_since(value: datetime | None, day: date) -> int | None:
-    if value is None:
-        return None
-    return (day - as_utc(value).astimezone(COPENHAGEN).date()).days
 
 
 def _programme(course: Course) -> ProgrammeDef | None:
@@ -273,7 +267,7 @@ def overview(filters: OverviewFilters | None = None) -> OverviewPage:
                 stage_name=stage.name if stage else course.current_stage,
                 stage_position=programme.stage_position.get(stage.key) if programme and stage else None,
                 stage_count=len(programme.stages) if programme else 0,
-                days_in_stage=_days_since(course.current_stage_since, day),
+                days_in_stage=days_since(course.current_stage_since, day),
                 next_meeting_at=upcoming.planned_at if upcoming else None,
                 next_meeting_title=upcoming.title if upcoming else None,
                 open_tasks=open_count,
@@ -415,7 +409,7 @@ def course_detail(course_id: int) -> CourseDetail:
         tasks=tasks,
         audit=events,
         contacts=contacts,
-        days_in_stage=_days_since(course.current_stage_since, day),
+        days_in_stage=days_since(course.current_stage_since, day),
         stage_name=stage_name,
         open_tasks=len(open_tasks),
         overdue_tasks=sum(1 for t in open_tasks if t.due_date < day),

@@ -46,6 +46,13 @@ def local_to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def days_since(value: datetime | None, day: date) -> int | None:
+    """Whole days from a stored timestamp's Copenhagen date to `day` (None for none)."""
+    if value is None:
+        return None
+    return (day - as_utc(value).astimezone(COPENHAGEN).date()).days
+
+
 def format_local(value: datetime | None) -> str:
     """A stored timestamp as Copenhagen time, e.g. '03.03.2026 10.00' ('' for none)."""
     if value is None:

@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forloeb.clock import COPENHAGEN, as_utc, format_local, now, today
+from forloeb.clock import days_since, format_local, now, today
 from forloeb.course_ops import audit
 from forloeb.cpr import any_contains_cpr
 from forloeb.db import session_scope
@@ -241,7 +241,6 @@ def course_summaries(course_id: int | None = None) -> list[CourseSummary]:
         programme = get_programme(course.programme, course.programme_version)
         stage = programme.stage(course.current_stage) if course.current_stage else None
         tasks = open_tasks.get(course.id, [])
-        since = course.current_stage_since
         result.append(
             CourseSummary(
                 id=course.id,
@@ -253,7 +252,7 @@ def course_summaries(course_id: int | None = None) -> list[CourseSummary]:
                 stage_name=stage.name if stage else None,
                 stage_position=programme.stage_position[stage.key] if stage else None,
                 stage_count=len(programme.stages),
-                days_in_stage=(day - as_utc(since).astimezone(COPENHAGEN).date()).days if since else None,
+                days_in_stage=days_since(course.current_stage_since, day),
                 next_task=tasks[0] if tasks else None,
                 open_tasks=len(tasks),
                 overdue_tasks=sum(1 for t in tasks if t.due_date < day),
@@ -432,24 +431,24 @@ def retry_notification(notification_id: int, *, actor: str, force: bool = False)
     from notifications import outbox
 
     row = outbox.get_row(notification_id)
-    outcome = "fejlede igen"
+
+    def record(outcome: str) -> None:
+        with session_scope() as session:
+            audit(
+                session,
+                actor=actor,
+                action="notifikation sendt igen" + (" (tvunget)" if force else ""),
+                course_id=row.course_id,
+                detail=f"#{notification_id} {row.purpose} til {row.recipient}: {outcome}",
+            )
+
     try:
         sent = outbox.retry(notification_id, force=force)
-        outcome = "sendt"
-        return sent
-    except (Conflict, NotFound):
-        outcome = ""
+    except outbox.DeliveryFailed:
+        record("fejlede igen")
         raise
-    finally:
-        if outcome:
-            with session_scope() as session:
-                audit(
-                    session,
-                    actor=actor,
-                    action="notifikation sendt igen" + (" (tvunget)" if force else ""),
-                    course_id=row.course_id,
-                    detail=f"#{notification_id} {row.purpose} til {row.recipient}: {outcome}",
-                )
+    record("sendt")
+    return sent
 
 
 __all__ = ["CourseStatus"]
