@@ -15,16 +15,21 @@ install: $(UV)
 lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen lint-imports
 
 typecheck: install
 	$(UV) run --frozen mypy
 
 test: install lint typecheck
-	$(UV) run --frozen python -m forloeb.testsetup
+	$(UV) run --frozen python -m devtools.testsetup
 	$(UV) run --frozen pytest
 
+# The unit tier alone: no Prefect server, no browser, no network (< 30 s).
+unit: install
+	$(UV) run --frozen pytest tests/unit
+
 run: install
-	$(UV) run --frozen python -m forloeb.run
+	$(UV) run --frozen python -m devtools.launcher
 
 bench: install
 	$(UV) run --frozen python bench/resume_latency.py

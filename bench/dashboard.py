@@ -59,9 +59,8 @@ def _fill(n: int, seed: int = 7) -> list[int]:
     from sqlalchemy import insert
     from sqlmodel import select
 
-    from forloeb.clock import today
-    from forloeb.course_ops import plan_stages
-    from forloeb.db import get_engine, session_scope
+    from core.clock import today
+    from core.db import get_engine, session_scope
     from models.programmes import latest_version
     from models.tables import (
         AuditEvent,
@@ -75,6 +74,7 @@ def _fill(n: int, seed: int = 7) -> list[int]:
         StageStatus,
         TaskStatus,
     )
+    from services.flow_steps import plan_stages
 
     rng = random.Random(seed)
     programme = latest_version("minoritetsetniske")
@@ -218,22 +218,24 @@ def _server_ms(response: Any) -> float:
 def run_size(n: int, requests: int) -> list[tuple[str, float, float]]:
     from fastapi.testclient import TestClient
 
-    from forloeb import db, service
-    from forloeb.settings import get_settings
+    from core import db
+    from core.settings import get_settings
+    from models import schema
+    from services import municipalities
 
     with tempfile.TemporaryDirectory(prefix=f"bench-dashboard-{n}-") as tmp:
         os.environ["FORLOEB_DATA_DIR"] = str(Path(tmp) / "data")
         os.environ["FORLOEB_DATABASE_URL"] = f"sqlite:///{tmp}/app.db"
         get_settings.cache_clear()
-        db.create_tables()
-        service.seed_municipalities(ROOT / "data" / "kommuner.csv")
+        schema.create_tables()
+        municipalities.seed_municipalities(ROOT / "data" / "kommuner.csv")
         started = time.perf_counter()
         course_ids = _fill(n)
         print(f"  {n:>6} courses filled in {time.perf_counter() - started:.1f} s", flush=True)
 
         from dashboard.app import create_app
-        from dashboard.users import create_user
         from models.tables import UserRole
+        from services.accounts import create_user
 
         create_user("bench", "Bench Admin", UserRole.ADMIN, "bench-password-123", actor="bench")
         client = TestClient(create_app(), base_url="http://testserver")

@@ -6,8 +6,8 @@ Starts its own Prefect server (SQLite, PREFECT_HOME in a temp dir, a free 127.0.
 temp app database seeded with the municipalities, then for each configuration starts the runner
 process, starts N courses (different municipalities) and completes a few tasks per course:
 
-- create -> first task: `service.start_course` called -> first HumanTask row's `created_at`;
-- resume -> next task:  `service.complete_task` called -> the next HumanTask row's `created_at`.
+- create -> first task: `courses.start_course` called -> first HumanTask row's `created_at`;
+- resume -> next task:  `courses.complete_task` called -> the next HumanTask row's `created_at`.
 
 One course is in flight at a time (action, wait for its task row, a random pause so the next action
 lands at another point of the runner's poll cycle): latency, not throughput under a burst.
@@ -33,11 +33,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+ANSWER_BASE = date(2026, 3, 2)
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS-resume_latency.md"
 PROGRAMME = "minoritetsetniske"
@@ -211,8 +212,8 @@ def _new_tasks(course_ids: list[int], after_ids: set[int]) -> dict[int, tuple[in
     """Per course: the newest task row not in `after_ids` (id, created_at)."""
     from sqlmodel import col, select
 
-    from forloeb.clock import as_utc
-    from forloeb.db import session_scope
+    from core.clock import as_utc
+    from core.db import session_scope
     from models.tables import HumanTask
 
     found: dict[int, tuple[int, datetime]] = {}
@@ -230,7 +231,7 @@ def _new_tasks(course_ids: list[int], after_ids: set[int]) -> dict[int, tuple[in
 def _all_task_ids() -> set[int]:
     from sqlmodel import select
 
-    from forloeb.db import session_scope
+    from core.db import session_scope
     from models.tables import HumanTask
 
     with session_scope() as session:
@@ -266,8 +267,12 @@ def run_config(
     pause: float,
     deadline: float,
 ) -> Result:
-    from forloeb import service
-    from tests.drive import answer_for
+    from models.examples import sample_answer
+    from services import courses, read_model
+
+    def open_tasks(course_id: int) -> list[Any]:
+        rows, _total = read_model.task_inbox(course_id=course_id, limit=None)
+        return [row.task for row in rows]
 
     result = Result(config)
     log = tmp / f"runner-{config.key}.log"
@@ -298,15 +303,15 @@ def run_config(
 
         def create(name: str) -> Sample:
             t0 = datetime.now(UTC)
-            course = service.start_course(name, PROGRAMME, "Bench Konsulent")
+            course = courses.start_course(name, PROGRAMME, "Bench Konsulent")
             assert course.id is not None and course.flow_run_id
             courses[course.id] = course.flow_run_id
             return Sample("create", course.id, course.flow_run_id, t0)
 
         def resume(course_id: int) -> Sample:
-            [task] = [task for task, _ in service.list_tasks(course_id=course_id)]
+            [task] = open_tasks(course_id)
             assert task.id is not None
-            t0, call = _complete(task.id, answer_for(task.kind))
+            t0, call = _complete(task.id, sample_answer(task.kind, ANSWER_BASE))
             return Sample("resume", course_id, courses[course_id], t0, call)
 
         for name in municipalities:
@@ -316,7 +321,7 @@ def run_config(
         for round_no in range(1, completions + 1):
             done = len(result.samples)
             for course_id in list(courses):
-                if len(service.list_tasks(course_id=course_id)) != 1:
+                if len(open_tasks(course_id)) != 1:
                     continue  # its last step did not arrive in time: leave this course out
                 if not measure(partial(resume, course_id)):
                     break
@@ -335,13 +340,13 @@ def _complete(task_id: int, answer: dict[str, Any]) -> tuple[datetime, float]:
     The task row is written just before the run suspends, so the run may still be Running for a
     moment: the service then refuses (Conflict, nothing changed) and we try again shortly.
     """
-    from forloeb import service
-    from forloeb.errors import Conflict
+    from core.errors import Conflict
+    from services import courses
 
     for _ in range(100):
         t0 = datetime.now(UTC)
         try:
-            service.complete_task(task_id, answer, actor="bench")
+            courses.complete_task(task_id, answer, actor="bench")
             return t0, (datetime.now(UTC) - t0).total_seconds()
         except Conflict:
             time.sleep(0.1)
@@ -434,8 +439,8 @@ def _markdown(header: list[str], rows: list[list[str]], meta: list[str], notes: 
         lines += ["", *notes]
     lines += [
         "",
-        "Measured by `bench/resume_latency.py`: wall clock from the `service.start_course` / "
-        "`service.complete_task` call to the `created_at` of the course's next HumanTask row. "
+        "Measured by `bench/resume_latency.py`: wall clock from the `courses.start_course` / "
+        "`courses.complete_task` call to the `created_at` of the course's next HumanTask row. "
         "Breakdown rows come from the flow run's Prefect state history (median).",
         "",
         "Slow outliers of the warm runner (~2 s extra) are the resume call itself: when it lands while "
@@ -503,10 +508,11 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["FORLOEB_PREFECT_UI_URL"] = env["FORLOEB_PREFECT_UI_URL"]
             os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
             sys.path.insert(0, str(ROOT))
-            from forloeb import db, service
+            from models import schema
+            from services import municipalities
 
-            db.create_tables()
-            service.seed_municipalities(ROOT / "data" / "kommuner.csv")
+            schema.create_tables()
+            municipalities.seed_municipalities(ROOT / "data" / "kommuner.csv")
             for number, config in enumerate(configs):
                 if time.monotonic() + 30 + PER_ACTION > deadline:
                     print(f"[{config.key}] skipped: time budget", flush=True)

@@ -9,13 +9,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from dashboard import outbox, queries
+from core.clock import as_utc
+from core.settings import flow_run_url
 from dashboard.deps import api_user
-from dashboard.users import CurrentUser
-from forloeb import service
-from forloeb.clock import as_utc
-from forloeb.settings import flow_run_url
 from models.tables import CourseStatus, HumanTask
+from services import courses, outbox_admin, read_model
+from services.accounts import CurrentUser
 
 # SQLite hands timestamps back naive (they are stored as UTC): always answer with an offset.
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
@@ -148,7 +147,7 @@ class NotificationList(BaseModel):
     total: int
 
 
-def _course_out(row: queries.OverviewRow) -> CourseOut:
+def _course_out(row: read_model.OverviewRow) -> CourseOut:
     return CourseOut(
         **{k: getattr(row, k) for k in CourseOut.model_fields if k != "flow_run_url" and hasattr(row, k)},
         flow_run_url=flow_run_url(row.flow_run_id),
@@ -172,10 +171,10 @@ def list_courses(
     ] = "kommune",
     descending: bool = False,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+    page_size: Annotated[int, Query(ge=1, le=read_model.MAX_PAGE_SIZE)] = 50,
 ) -> CourseList:
-    result = queries.overview(
-        queries.OverviewFilters(
+    result = read_model.overview(
+        read_model.OverviewFilters(
             programme=programme,
             consultant=consultant,
             region=region,
@@ -194,8 +193,8 @@ def list_courses(
 
 
 def _detail(course_id: int) -> CourseDetailOut:
-    detail = queries.course_detail(course_id)
-    (summary,) = queries.overview(queries.OverviewFilters(course_id=course_id)).rows
+    detail = read_model.course_detail(course_id)
+    (summary,) = read_model.overview(read_model.OverviewFilters(course_id=course_id)).rows
     return CourseDetailOut(
         course=_course_out(summary),
         stages=[StageOut.model_validate(s) for s in detail.stages],
@@ -222,7 +221,7 @@ def get_course(course_id: CourseId) -> CourseDetailOut:
     summary="Start a course (creates its Prefect flow run)",
 )
 def start_course(body: StartCourseIn, user: ApiUser) -> CourseDetailOut:
-    course = service.start_course(
+    course = courses.start_course(
         body.municipality, body.programme, body.consultant, body.start_date, actor=user.username
     )
     assert course.id is not None
@@ -239,7 +238,7 @@ def list_tasks(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> TaskPage:
-    rows, total = queries.task_inbox(
+    rows, total = read_model.task_inbox(
         consultant=consultant,
         course_id=course_id,
         assignee_role=assignee_role,
@@ -253,7 +252,7 @@ def list_tasks(
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, responses=_responses(404), summary="One task")
 def get_task(task_id: TaskId) -> TaskOut:
-    return _task_out(service.get_task(task_id))
+    return _task_out(read_model.get_task(task_id))
 
 
 @router.get(
@@ -262,7 +261,7 @@ def get_task(task_id: TaskId) -> TaskOut:
     summary="JSON schema of the task's form (what `answer` must look like)",
 )
 def task_form_schema(task_id: TaskId) -> dict[str, Any]:
-    return service.task_form_schema(service.get_task(task_id))
+    return courses.task_form_schema(read_model.get_task(task_id))
 
 
 @router.post(
@@ -272,7 +271,7 @@ def task_form_schema(task_id: TaskId) -> dict[str, Any]:
     summary="Complete a task: validate, store the answer and resume the course",
 )
 def complete_task(task_id: TaskId, body: CompleteTaskIn, user: ApiUser) -> TaskOut:
-    task = service.complete_task(task_id, body.answer, actor=user.username)
+    task = courses.complete_task(task_id, body.answer, actor=user.username)
     return _task_out(task)
 
 
@@ -286,7 +285,7 @@ def list_notifications(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> NotificationList:
-    page = outbox.list_notifications(status=status, course_id=course_id, limit=limit, offset=offset)
+    page = outbox_admin.list_notifications(status=status, course_id=course_id, limit=limit, offset=offset)
     return NotificationList(items=page.rows, total=page.total)
 
 
@@ -303,5 +302,5 @@ def retry_notification(
         bool, Query(description="Send a row whose earlier send was interrupted (it may have arrived)")
     ] = False,
 ) -> dict[str, str]:
-    service.retry_notification(notification_id, actor=user.username, force=force)
+    outbox_admin.retry_notification(notification_id, actor=user.username, force=force)
     return {"status": "sendt"}

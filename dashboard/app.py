@@ -1,5 +1,5 @@
 """The dashboard: FastAPI + Jinja2 pages and the JSON API. Reads the app database; never waits on
-Prefect (only completing a task or starting a course calls it, through `forloeb.service`).
+Prefect (only completing a task or starting a course calls it, through `services.courses`).
 
 Run: `uvicorn dashboard.app:app --host 127.0.0.1 --port 8000` (`make run` does this).
 """
@@ -21,12 +21,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.errors import ForloebError, validation_messages
+from core.links import secret_key
 from dashboard import api, pages
 from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired
 from dashboard.security import cookies_secure
 from dashboard.templating import render
-from forloeb.errors import ForloebError
-from forloeb.links import secret_key
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -38,23 +38,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
-}
-
-_DANISH_REQUEST_ERRORS = {
-    "missing": "skal udfyldes",
-    "int_parsing": "skal være et helt tal",
-    "bool_parsing": "skal være true/false",
-    "date_from_datetime_parsing": "skal være en dato som 2026-03-03",
-    "date_parsing": "skal være en dato som 2026-03-03",
-    "string_too_short": "må ikke være tom",
-    "string_too_long": "er for lang",
-    "greater_than_equal": "er for lille",
-    "less_than_equal": "er for stor",
-    "literal_error": "har en ugyldig værdi",
-    "extra_forbidden": "er ikke et kendt felt",
-    "json_invalid": "er ikke gyldig JSON",
-    "dict_type": "skal være et JSON-objekt",
-    "model_attributes_type": "skal være et JSON-objekt",
 }
 
 
@@ -142,11 +125,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
-        lines = []
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "forespørgslen"
-            text = _DANISH_REQUEST_ERRORS.get(str(error.get("type")), str(error.get("msg", "")))
-            lines.append(f"{where}: {text}")
+        lines = validation_messages(exc.errors(), where_default="forespørgslen", skip=("body",))
         if _is_api(request):
             return problem(422, "Forespørgslen er ikke gyldig. / The request is not valid.", lines)
         return _error_page(request, 422, "Ugyldig forespørgsel", "; ".join(lines))

@@ -12,9 +12,9 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import FormData
 
+from core.links import secret_key
 from dashboard.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
-from dashboard.users import CurrentUser, authenticate, load_user
-from forloeb.links import secret_key
+from services.accounts import CurrentUser, authenticate, load_user
 
 SESSION_USER = "uid"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
-from forloeb.clock import COPENHAGEN, as_utc
+from core.clock import COPENHAGEN, as_utc
 from models.tables import StageRun, StageStatus
 
 MONTHS = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]

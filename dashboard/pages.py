@@ -1,5 +1,5 @@
-"""Server-rendered pages (Danish). Reads come from `dashboard.queries`; writes go through
-`forloeb.service` (and `dashboard.users` for logins), each recording who did it."""
+"""Server-rendered pages (Danish). Reads come from `services.read_model`; writes go through
+`services.courses` (and `services.accounts` for logins), each recording who did it."""
 
 from __future__ import annotations
 
@@ -12,12 +12,17 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from dashboard import formgen, outbox, queries
+from core.clock import today
+from core.errors import ForloebError, InvalidInput
+from core.links import LinkExpired, LinkInvalid, read_task_token
+from dashboard import formgen
 from dashboard.deps import SESSION_USER, admin_user, check_csrf, form_str, page_user, session_user
 from dashboard.gantt import gantt_svg
-from dashboard.links import issue_task_link, record_link_opened, task_url
 from dashboard.templating import render
-from dashboard.users import (
+from models.programmes import latest_version, programme_keys
+from models.tables import HumanTask, TaskStatus, UserRole
+from services import courses, meetings, municipalities, outbox_admin, read_model
+from services.accounts import (
     CurrentUser,
     authenticate,
     change_own_password,
@@ -27,13 +32,8 @@ from dashboard.users import (
     set_active,
     set_password,
 )
-from forloeb import meetings, service
-from forloeb.clock import today
-from forloeb.errors import ForloebError, InvalidInput
-from forloeb.links import LinkExpired, LinkInvalid, read_task_token
-from forloeb.meetings import MeetingChange
-from models.programmes import latest_version, programme_keys
-from models.tables import HumanTask, TaskStatus, UserRole
+from services.meetings import MeetingChange
+from services.task_links import issue_task_link, record_link_opened
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[CurrentUser, Depends(page_user)]
@@ -116,7 +116,7 @@ def _int(value: str | None, default: int) -> int:
 @router.get("/oversigt")
 def overview_page(request: Request, user: User) -> Response:
     p = request.query_params
-    filters = queries.OverviewFilters(
+    filters = read_model.OverviewFilters(
         programme=p.get("program"),
         consultant=p.get("konsulent"),
         region=p.get("region"),
@@ -129,15 +129,15 @@ def overview_page(request: Request, user: User) -> Response:
         page=_int(p.get("side"), 1),
         page_size=_int(p.get("antal"), 50),
     )
-    page = queries.overview(filters)
+    page = read_model.overview(filters)
     return render(
         request,
         "overview.html",
         {
             "page": page,
             "f": page.filters,
-            "options": queries.filter_options(),
-            "stage_counts": queries.stage_counts(),
+            "options": read_model.filter_options(),
+            "stage_counts": read_model.stage_counts(),
         },
     )
 
@@ -158,7 +158,7 @@ def _new_course(request: Request, user: CurrentUser, values: dict[str, str], err
             "values": {"konsulent": user.display_name, "start": today().isoformat(), **values},
             "error": error,
             "programmes": [(k, latest_version(k).name) for k in programme_keys()],
-            "kommuner": service.list_municipalities(),
+            "kommuner": municipalities.list_municipalities(),
         },
         status_code=200 if error is None else 422,
     )
@@ -174,7 +174,7 @@ async def new_course(request: Request, user: User) -> Response:
     except ValueError:
         return _new_course(request, user, values, "Startdatoen skal være en dato som 2026-03-03.")
     try:
-        course = service.start_course(
+        course = courses.start_course(
             values["kommune"], values["program"], values["konsulent"], start, actor=user.username
         )
     except ForloebError as exc:
@@ -199,9 +199,9 @@ def _meeting_notice(request: Request) -> dict[str, Any] | None:
 
 @router.get("/forloeb/{course_id}")
 def course_page(request: Request, course_id: Id, user: User) -> Response:
-    detail = queries.course_detail(course_id)
+    detail = read_model.course_detail(course_id)
     answers = {t.id: formgen.describe_answer(t.kind, t.answer) for t in detail.tasks}
-    notes = outbox.list_notifications(course_id=course_id, limit=50)
+    notes = outbox_admin.list_notifications(course_id=course_id, limit=50)
     return render(
         request,
         "course.html",
@@ -226,7 +226,7 @@ def inbox_page(request: Request, user: User) -> Response:
     # Consultants see their own courses' tasks; admins everyone's unless they pick a consultant.
     default = "" if user.is_admin else user.display_name
     consultant = p.get("konsulent", default)
-    rows, total = queries.task_inbox(
+    rows, total = read_model.task_inbox(
         consultant=consultant or None,
         assignee_role=p.get("rolle") or None,
         overdue_only=p.get("overskredet") == "1",
@@ -238,7 +238,7 @@ def inbox_page(request: Request, user: User) -> Response:
             "rows": rows,
             "total": total,
             "consultant": consultant,
-            "options": queries.filter_options(),
+            "options": read_model.filter_options(),
             "rolle": p.get("rolle", ""),
             "overdue_only": p.get("overskredet") == "1",
         },
@@ -246,7 +246,7 @@ def inbox_page(request: Request, user: User) -> Response:
 
 
 def _task_context(task: HumanTask, course_id: int) -> dict[str, Any]:
-    detail = queries.course_detail(course_id)
+    detail = read_model.course_detail(course_id)
     return {"task": task, "d": detail}
 
 
@@ -281,7 +281,7 @@ def _form_page(
 
 @router.get("/opgaver/{task_id}")
 def task_page(request: Request, task_id: Id, user: User) -> Response:
-    task, course, kommune = queries.task_with_course(task_id)
+    task, course, kommune = read_model.task_with_course(task_id)
     return _form_page(
         request,
         task,
@@ -298,7 +298,7 @@ async def _submit(
     data = formgen.parse_form(task.kind, form)
     assert task.id is not None
     try:
-        service.complete_task(task.id, data, actor=actor, course_id=task.course_id)
+        courses.complete_task(task.id, data, actor=actor, course_id=task.course_id)
     except InvalidInput as exc:
         details = exc.details if isinstance(exc.details, list) else []
         by_field, general = formgen.split_errors([str(d) for d in details])
@@ -316,7 +316,7 @@ async def _submit(
 async def submit_task(request: Request, task_id: Id, user: User) -> Response:
     form = await request.form()
     check_csrf(request, form)
-    task, course, kommune = queries.task_with_course(task_id)
+    task, course, kommune = read_model.task_with_course(task_id)
     failed = await _submit(request, task, form, actor=user.username)
     if failed is not None:
         values, by_field, general, status = failed
@@ -339,13 +339,17 @@ async def make_link(request: Request, task_id: Id, user: User) -> Response:
     form = await request.form()
     check_csrf(request, form)
     token = issue_task_link(task_id, actor=user.username)
-    task, course, kommune = queries.task_with_course(task_id)
+    task, course, kommune = read_model.task_with_course(task_id)
     return _form_page(
         request,
         task,
         template="task.html",
         action=f"/opgaver/{task_id}",
-        extra={"course": course, "kommune": kommune, "link": task_url(request, token)},
+        extra={
+            "course": course,
+            "kommune": kommune,
+            "link": str(request.url_for("municipality_task", token=token)),
+        },
     )
 
 
@@ -375,7 +379,7 @@ def _resolve_link(request: Request, token: str) -> tuple[HumanTask, Any, Any] | 
             403,
         )
     try:
-        task, course, kommune = queries.task_with_course(link.task_id)
+        task, course, kommune = read_model.task_with_course(link.task_id)
     except ForloebError:
         return _link_error(
             request, "Opgaven findes ikke", "Opgaven, linket peger på, findes ikke længere.", 404
@@ -395,7 +399,7 @@ def _resolve_link(request: Request, token: str) -> tuple[HumanTask, Any, Any] | 
 
 
 def _public_plan(course_id: int) -> dict[str, Any]:
-    detail = queries.course_detail(course_id)
+    detail = read_model.course_detail(course_id)
     return {"stages": detail.stages, "meetings": detail.meetings, "programme": detail.programme}
 
 
@@ -477,7 +481,7 @@ async def cancel_meeting(request: Request, meeting_id: Id, user: User) -> Respon
 def notifications_page(request: Request, user: User) -> Response:
     p = request.query_params
     course_id = _int(p.get("forloeb"), 0) or None
-    page = outbox.list_notifications(status=p.get("status") or None, course_id=course_id)
+    page = outbox_admin.list_notifications(status=p.get("status") or None, course_id=course_id)
     return render(
         request,
         "notifications.html",
@@ -485,7 +489,7 @@ def notifications_page(request: Request, user: User) -> Response:
             "page": page,
             "status": p.get("status", ""),
             "course_id": course_id,
-            "filters": outbox.STATUS_FILTERS,
+            "filters": outbox_admin.STATUS_FILTERS,
         },
     )
 
@@ -494,8 +498,8 @@ def notifications_page(request: Request, user: User) -> Response:
 async def retry_notification(request: Request, notification_id: Id, user: User) -> Response:
     form = await request.form()
     check_csrf(request, form)
-    service.retry_notification(notification_id, actor=user.username, force=form.get("force") == "1")
-    return _redirect(f"/notifikationer?status={outbox.ATTENTION}")
+    outbox_admin.retry_notification(notification_id, actor=user.username, force=form.get("force") == "1")
+    return _redirect(f"/notifikationer?status={outbox_admin.ATTENTION}")
 
 
 # --- Kommuner ---------------------------------------------------------------------------------
@@ -508,9 +512,9 @@ def municipalities_page(request: Request, user: User) -> Response:
         request,
         "municipalities.html",
         {
-            "rows": queries.municipality_rows(region),
+            "rows": read_model.municipality_rows(region),
             "region": region or "",
-            "options": queries.filter_options(),
+            "options": read_model.filter_options(),
         },
     )
 

@@ -1,6 +1,6 @@
-"""Password hashing, CSRF tokens and the session cookie's settings.
+"""CSRF tokens and the session cookie's settings (password hashing: `services.accounts`).
 
-Sessions are Starlette's signed cookie (itsdangerous) with `forloeb.links.secret_key()`, the
+Sessions are Starlette's signed cookie (itsdangerous) with `core.links.secret_key()`, the
 same secret that signs the municipalities' task links.
 """
 
@@ -9,29 +9,10 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from functools import lru_cache
 from typing import Any
-
-from pwdlib import PasswordHash
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-
-
-@lru_cache(maxsize=1)
-def password_hasher() -> PasswordHash:
-    return PasswordHash.recommended()
-
-
-def hash_password(password: str) -> str:
-    return password_hasher().hash(password)
-
-
-def verify_password(password: str, password_hash: str) -> bool:
-    try:
-        return password_hasher().verify(password, password_hash)
-    except Exception:  # a malformed hash is a failed login, not a crash
-        return False
 
 
 def cookies_secure() -> bool:

@@ -11,10 +11,10 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from core.clock import COPENHAGEN, as_utc, today
+from core.labels import label
+from core.settings import flow_run_url
 from dashboard.security import CSRF_FIELD, csrf_token
-from forloeb.clock import COPENHAGEN, as_utc, today
-from forloeb.labels import label
-from forloeb.settings import flow_run_url
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))

@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
-COURSE_DEPLOYMENT = "forloeb"
-REMINDER_DEPLOYMENT = "paamindelse"
-OVERDUE_DEPLOYMENT = "opgave-rykkere"
+from core.names import COURSE_DEPLOYMENT, OVERDUE_DEPLOYMENT, REMINDER_DEPLOYMENT
 
 
 def course_deployment() -> RunnerDeployment:

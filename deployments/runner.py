@@ -371,7 +371,7 @@ class WarmRunner:
 
 
 def main() -> None:
-    from forloeb.prefect_env import configure_prefect_env
+    from core.prefect_env import configure_prefect_env
 
     configure_prefect_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

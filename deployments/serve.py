@@ -5,7 +5,7 @@ python -m deployments.serve
 
 from __future__ import annotations
 
-from forloeb.prefect_env import configure_prefect_env
+from core.prefect_env import configure_prefect_env
 
 
 def main() -> None:

@@ -14,10 +14,12 @@ from typing import Any
 from prefect import flow, get_run_logger, suspend_flow_run
 from prefect.runtime import flow_run as current_flow_run
 
-from forloeb import course_ops
+from core.names import COURSE_FLOW
+from core.workdays import revisit_date
 from models.forms import get_form
 from models.programmes import ProgrammeDef, StageDef, StepDef, get_programme
 from models.tables import TaskStatus
+from services import flow_steps
 from tasks.course import (
     activate_course,
     apply_answer,
@@ -29,8 +31,6 @@ from tasks.course import (
     show_stage_in_prefect,
 )
 from tasks.notifications import announce_meeting, announce_task, stage_messages
-
-FLOW_NAME = "raadgivningsforloeb"
 
 
 def human_step(
@@ -48,7 +48,7 @@ def human_step(
     """
     assert step.form is not None
     announces = step.meeting is not None and step.meeting.action == "plan" and meeting_key is not None
-    state = course_ops.read_step(course_id, key)
+    state = flow_steps.read_step(course_id, key)
     if state is not None and state.applied and state.answer is not None:
         # Cached once it succeeded; after a crash between the answer and the invitation (or its
         # reminder runs) it finishes the job. The outbox keys keep every mail to one.
@@ -97,7 +97,7 @@ def run_stage(
                 meeting_key = step.meeting.kind if stage.repeat is None else f"{step.meeting.kind}-{round_no}"
             if step.form is None:
                 assert step.meeting is not None and step.meeting.after is not None
-                on = course_ops.revisit_date(_answer_date(answers, step.meeting.after), step.meeting.months)
+                on = revisit_date(_answer_date(answers, step.meeting.after), step.meeting.months)
                 schedule_meeting(course_id, meeting_key or step.key, step.meeting.kind, on, step.meeting.at)
                 announce_meeting(course_id, meeting_key or step.key)
                 continue
@@ -106,15 +106,15 @@ def run_stage(
 
 
 def _mark_failed(flow: Any, flow_run: Any, state: Any) -> None:
-    course_ops.mark_course_failed(int(flow_run.parameters["course_id"]), str(state.message or "fejl"))
+    flow_steps.mark_course_failed(int(flow_run.parameters["course_id"]), str(state.message or "fejl"))
 
 
 def _mark_running(flow: Any, flow_run: Any, state: Any) -> None:
-    course_ops.mark_course_running(int(flow_run.parameters["course_id"]))
+    flow_steps.mark_course_running(int(flow_run.parameters["course_id"]))
 
 
 @flow(
-    name=FLOW_NAME,
+    name=COURSE_FLOW,
     persist_result=True,
     on_failure=[_mark_failed],
     on_crashed=[_mark_failed],
@@ -123,13 +123,13 @@ def _mark_running(flow: Any, flow_run: Any, state: Any) -> None:
 def course_flow(course_id: int) -> str:
     """Run one advisory course from start to finish."""
     logger = get_run_logger()
-    header = course_ops.course_header(course_id)
+    header = flow_steps.course_header(course_id)
     programme = get_programme(header.programme, header.programme_version)
     flow_run_id = current_flow_run.id
     activate_course(course_id, flow_run_id)
     # Finished stages are skipped outright on a replay: their answers come from the database,
     # so a resume late in the course costs no more Prefect calls than one early on.
-    done, answers = course_ops.progress(course_id)
+    done, answers = flow_steps.progress(course_id)
     total = len(programme.stages)
     for position, stage in enumerate(programme.stages, start=1):
         if stage.key in done:

@@ -10,10 +10,8 @@ from datetime import date
 
 from prefect import flow, get_run_logger
 
+from core.names import OVERDUE_FLOW, REMINDER_FLOW
 from tasks.notifications import deliver_notification, enqueue_meeting_reminder, enqueue_overdue_task_reminders
-
-REMINDER_FLOW = "paamindelse"
-OVERDUE_FLOW = "opgave-rykkere"
 
 
 def _deliver_all(ids: list[int]) -> int:
@@ -40,6 +38,6 @@ def reminder_flow(meeting_id: int, kind: str, version: int, template: str = "moe
 @flow(name=OVERDUE_FLOW, persist_result=True)
 def overdue_flow(day: date | None = None) -> int:
     """Daily: reminders for overdue tasks (first after the due date, then weekly, at most 3)."""
-    from forloeb.clock import today
+    from core.clock import today
 
     return _deliver_all(enqueue_overdue_task_reminders(day or today()))

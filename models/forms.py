@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from forloeb.cpr import any_contains_cpr
+from core.cpr import any_contains_cpr
 
 CPR_MESSAGE = (
     "Teksten ser ud til at indeholde et CPR-nummer. CPR-numre må ikke registreres i forløbet; "
@@ -138,7 +138,7 @@ class MoedeplanForm(Form):
     @field_validator("tidspunkt")
     @classmethod
     def _working_day(cls, value: datetime) -> datetime:
-        from forloeb.workdays import holiday_name, is_working_day
+        from core.workdays import holiday_name, is_working_day
 
         day = value.date()
         if not is_working_day(day):

@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from forloeb.clock import now
+from core.clock import now
 
 
 def _ts(**kwargs: Any) -> Any:

@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
-from forloeb.clock import COPENHAGEN, as_utc, now
-from forloeb.db import session_scope
-from forloeb.errors import InvalidInput, NotFound
-from forloeb.links import link_expires, municipality_task_url
-from forloeb.workdays import add_working_days, is_working_day, previous_working_day
+from core.clock import COPENHAGEN, as_utc, now
+from core.db import session_scope
+from core.errors import InvalidInput, NotFound
+from core.links import link_expires, municipality_task_url
+from core.workdays import add_working_days, is_working_day, previous_working_day
 from models.programmes import Reminder, get_programme
 from models.tables import (
     ConsultantPreference,
@@ -46,14 +46,14 @@ class Recipient:
 
 
 def consultant_email(session: Session, consultant: str) -> str:
-    from forloeb.settings import get_settings
+    from core.settings import get_settings
 
     pref = session.get(ConsultantPreference, consultant)
     return pref.email if pref and pref.email else get_settings().consultant_email
 
 
 def _consultant(session: Session, course: Course) -> list[Recipient]:
-    from forloeb.settings import get_settings
+    from core.settings import get_settings
 
     found = [Recipient("mail", consultant_email(session, course.consultant), course.consultant)]
     for index, _url in enumerate(get_settings().notify_urls, start=1):
@@ -90,7 +90,7 @@ def _meeting_context(meeting: Meeting) -> dict[str, Any]:
 
 
 def _public(path: str) -> str:
-    from forloeb.settings import get_settings
+    from core.settings import get_settings
 
     return get_settings().public_url.rstrip("/") + path
 
@@ -334,7 +334,7 @@ def enqueue_overdue_task_reminders(day: date) -> list[int]:
 def enqueue_stage_messages(course_id: int, stage_key: str) -> list[int]:
     """On entering a stage: its `notify_on_start` messages, and the stage-change summary to a
     consultant who asked for it."""
-    from forloeb.settings import get_settings
+    from core.settings import get_settings
 
     ids: list[int] = []
     with session_scope() as session:

@@ -23,11 +23,11 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from forloeb.clock import as_utc, format_local, now
-from forloeb.db import session_scope
-from forloeb.errors import Conflict, ForloebError, NotFound
-from forloeb.labels import label
-from forloeb.settings import get_settings
+from core.clock import as_utc, format_local, now
+from core.db import session_scope
+from core.errors import Conflict, ForloebError, NotFound
+from core.labels import label
+from core.settings import get_settings
 from models.tables import Notification, NotificationStatus
 from notifications.render import Rendered
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import apprise
 from apprise.attachment.memory import AttachMemory
 
-from forloeb.settings import get_settings
+from core.settings import get_settings
 
 # Apprise checks an attachment's MIME type against the `mimetypes` tables. Their lazy first load
 # is not thread-safe (`inited` is set before /etc/mime.types is read), so in the runner's worker

@@ -4,7 +4,7 @@ Cache policy INPUTS + RUN_ID (+ the task's name) with persisted results: when th
 again from the top
 after a resume, finished tasks return their stored result instead of running again. The default
 policy would also hash the task's source, so a code release would re-run finished stages.
-The functions below them are idempotent on their own too (see `forloeb.course_ops`).
+The functions below them are idempotent on their own too (see `services.flow_steps`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from prefect import task
 from prefect.cache_policies import INPUTS, RUN_ID, CachePolicy
 from prefect.context import TaskRunContext
 
-from forloeb import course_ops
+from services import flow_steps
 
 
 class TaskName(CachePolicy):
@@ -40,12 +40,12 @@ _task = task(persist_result=True, cache_policy=STEP, retries=2, retry_delay_seco
 
 @_task
 def activate_course(course_id: int, flow_run_id: str | None) -> None:
-    course_ops.activate_course(course_id, flow_run_id)
+    flow_steps.activate_course(course_id, flow_run_id)
 
 
 @_task
 def begin_stage(course_id: int, stage_key: str) -> None:
-    course_ops.begin_stage(course_id, stage_key)
+    flow_steps.begin_stage(course_id, stage_key)
 
 
 @_task
@@ -65,7 +65,7 @@ def show_stage_in_prefect(flow_run_id: str, run_name: str, stage_key: str, posit
 
 @_task
 def finish_stage(course_id: int, stage_key: str) -> None:
-    course_ops.finish_stage(course_id, stage_key)
+    flow_steps.finish_stage(course_id, stage_key)
 
 
 @_task
@@ -79,7 +79,7 @@ def open_task(
     due_working_days: int,
     meeting_key: str | None,
 ) -> int:
-    return course_ops.open_task(
+    return flow_steps.open_task(
         course_id, stage_key, key, form, title, assignee, due_working_days, meeting_key
     )
 
@@ -92,14 +92,14 @@ def apply_answer(
     meeting_key: str | None,
     meeting_rule: dict[str, Any] | None,
 ) -> None:
-    course_ops.apply_answer(course_id, key, answer, meeting_key, meeting_rule)
+    flow_steps.apply_answer(course_id, key, answer, meeting_key, meeting_rule)
 
 
 @_task
 def schedule_meeting(course_id: int, meeting_key: str, kind: str, on: date, at: time) -> int:
-    return course_ops.schedule_meeting(course_id, meeting_key, kind, on, at)
+    return flow_steps.schedule_meeting(course_id, meeting_key, kind, on, at)
 
 
 @_task
 def complete_course(course_id: int) -> None:
-    course_ops.complete_course(course_id)
+    flow_steps.complete_course(course_id)

@@ -32,7 +32,7 @@ def _deliver_quietly(ids: list[int]) -> int:
 @_task
 def announce_meeting(course_id: int, meeting_key: str) -> int:
     """Invitation (with .ics) to a newly planned meeting, and its reminder runs."""
-    from forloeb.reminders import schedule_meeting_reminders
+    from services.meetings import schedule_meeting_reminders
 
     meeting_id = compose.meeting_id_for(course_id, meeting_key)
     if meeting_id is None:

@@ -14,7 +14,7 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 # Real SMTP server and webhook receiver fixtures (`smtp`, `webhook`) for the notification tests.
-pytest_plugins = ["tests.notify_support"]
+pytest_plugins = ["tests.support.mail"]
 
 ROOT = Path(__file__).resolve().parent.parent
 KOMMUNER = ROOT / "data" / "kommuner.csv"
@@ -28,8 +28,10 @@ def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own app database (SQLite file) with the 98 municipalities."""
-    from forloeb import db, service
-    from forloeb.settings import get_settings
+    from core import db
+    from core.settings import get_settings
+    from models import schema
+    from services import municipalities
 
     monkeypatch.setenv("FORLOEB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FORLOEB_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
@@ -37,8 +39,8 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("FORLOEB_SMTP_URL", "mailto://127.0.0.1:9?from=forloeb@localhost")
     monkeypatch.setenv("FORLOEB_SEND_BACKOFF_SECONDS", "0")
     get_settings.cache_clear()
-    db.create_tables()
-    service.seed_municipalities(KOMMUNER)
+    schema.create_tables()
+    municipalities.seed_municipalities(KOMMUNER)
     yield tmp_path
     db.get_engine().dispose()
     get_settings.cache_clear()

@@ -1,0 +1,86 @@
+"""Signed, expiring links that let a municipality answer one task without an account.
+
+The token names the task and its course and is signed with the installation's secret key
+(`FORLOEB_SECRET_KEY`, else a random key kept in the data dir), so the dashboard, the runner
+that sends the mails and the CLI all make and accept the same links. Nothing is stored: a link
+stops working when it expires, or - checked by the dashboard - when the task is answered.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from core.clock import today
+from core.settings import get_settings
+
+LINK_SALT = "forloeb-kommune-opgave"
+LINK_MAX_AGE_DAYS = 30
+
+
+def secret_key() -> str:
+    """`FORLOEB_SECRET_KEY`, else a random key kept in the data dir (so restarts keep links/sessions)."""
+    from_env = os.environ.get("FORLOEB_SECRET_KEY")
+    if from_env:
+        return from_env
+    path = get_settings().data_dir / "dashboard-secret.txt"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
+class LinkInvalid(Exception):
+    """Forged or damaged link."""
+
+
+class LinkExpired(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class TaskLink:
+    task_id: int
+    course_id: int
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key(), salt=LINK_SALT)
+
+
+def make_task_token(task_id: int, course_id: int) -> str:
+    return _serializer().dumps({"t": task_id, "c": course_id})
+
+
+def read_task_token(token: str, *, max_age_days: int = LINK_MAX_AGE_DAYS) -> TaskLink:
+    try:
+        data = _serializer().loads(token, max_age=max_age_days * 24 * 3600)
+    except SignatureExpired:
+        raise LinkExpired from None
+    except BadSignature:
+        raise LinkInvalid from None
+    if not isinstance(data, dict) or not isinstance(data.get("t"), int) or not isinstance(data.get("c"), int):
+        raise LinkInvalid
+    return TaskLink(task_id=data["t"], course_id=data["c"])
+
+
+def task_link_path(token: str) -> str:
+    return f"/k/{token}"
+
+
+def municipality_task_url(task_id: int, course_id: int) -> str:
+    """The full address (FORLOEB_PUBLIC_URL) of a new link to one task, for a message."""
+    base = get_settings().public_url.rstrip("/")
+    return base + task_link_path(make_task_token(task_id, course_id))
+
+
+def link_expires(issued: date | None = None) -> date:
+    """The last day a link issued today (or on `issued`) works: what a message tells its reader."""
+    return (issued or today()) + timedelta(days=LINK_MAX_AGE_DAYS - 1)

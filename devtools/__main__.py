@@ -1,0 +1,5 @@
+"""`uv run python -m devtools demo|mailbox [N]`."""
+
+from devtools.commands import app
+
+app()

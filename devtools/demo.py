@@ -1,0 +1,132 @@
+"""Demo courses in different stages, driven through the real service (and so the real flow).
+
+Answers are made up: contacts are fictitious, case references are opaque ("sag-01"), and there
+is no personal data about children anywhere.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from core.clock import today
+from core.db import session_scope
+from core.errors import ForloebError
+from core.workdays import add_working_days
+from models.examples import sample_answer
+from models.tables import Course, CourseStatus, HumanTask, TaskStatus
+from services import courses, municipalities, read_model
+from services.audit import audit
+
+
+@dataclass(frozen=True)
+class DemoCourse:
+    municipality: str
+    consultant: str
+    weeks_ago: int
+    steps: int
+    """How many tasks to complete: where in the course it should stand."""
+    overdue: bool = False
+
+
+DEMO_COURSES = [
+    DemoCourse("Aarhus", "Mette Konsulent", 1, 0),
+    DemoCourse("København", "Mette Konsulent", 6, 3, overdue=True),
+    DemoCourse("Odense", "Jonas Konsulent", 10, 5),
+    DemoCourse("Aalborg", "Jonas Konsulent", 16, 8),
+    DemoCourse("Esbjerg", "Mette Konsulent", 28, 17),
+]
+
+
+def create_demo_courses(timeout_seconds: float = 600) -> list[str]:
+    """Start the demo courses that do not exist yet and move each to its stage."""
+    created: list[tuple[DemoCourse, int]] = []
+    for spec in DEMO_COURSES:
+        with session_scope() as session:
+            kommune = municipalities.find_municipality(session, spec.municipality)
+            exists = session.exec(
+                select(Course.id).where(
+                    Course.municipality_code == kommune.code, Course.programme == "minoritetsetniske"
+                )
+            ).first()
+        if exists is not None:
+            continue
+        start = today() - timedelta(weeks=spec.weeks_ago)
+        course = courses.start_course(
+            spec.municipality, "minoritetsetniske", spec.consultant, start, actor="demo"
+        )
+        assert course.id is not None
+        created.append((spec, course.id))
+    failed = _advance(created, timeout_seconds)
+    return [
+        f"{spec.municipality}: forløb {course_id} FEJLEDE undervejs (se Prefect og .forloeb/logs/runner.log)"
+        if course_id in failed
+        else f"{spec.municipality}: forløb {course_id}, {spec.steps} opgaver udført"
+        for spec, course_id in created
+    ]
+
+
+def _has_failed(course_id: int) -> bool:
+    with session_scope() as session:
+        course = session.get(Course, course_id)
+        return course is not None and course.status == CourseStatus.FAILED
+
+
+def _advance(started: list[tuple[DemoCourse, int]], timeout_seconds: float) -> set[int]:
+    """Complete tasks round-robin as the runner reaches them (each course waits on its flow).
+    Returns the courses whose run failed on the way (the others still get their stages)."""
+    done = {course_id: 0 for _, course_id in started}
+    failed: set[int] = set()
+    deadline = time.monotonic() + timeout_seconds
+    pending = [(spec, cid) for spec, cid in started if spec.steps > 0 or spec.overdue]
+    while pending and time.monotonic() < deadline:
+        progressed = False
+        for spec, course_id in list(pending):
+            tasks, _count = read_model.task_inbox(course_id=course_id)
+            if not tasks:
+                if _has_failed(course_id):
+                    failed.add(course_id)
+                    pending.remove((spec, course_id))
+                continue  # the runner has not reached the next wait yet
+            task = tasks[0].task
+            if done[course_id] >= spec.steps:
+                if spec.overdue:
+                    _make_overdue(task)
+                pending.remove((spec, course_id))
+                continue
+            assert task.id is not None
+            base = today() - timedelta(weeks=max(spec.weeks_ago - 2 * done[course_id], 0))
+            try:
+                courses.complete_task(task.id, sample_answer(task.kind, base), actor="demo")
+            except ForloebError:
+                continue  # the flow has not suspended on it yet; try again next round
+            done[course_id] += 1
+            progressed = True
+        if not progressed:
+            time.sleep(0.5)
+    if pending:
+        raise TimeoutError("Demoforløbene nåede ikke frem i tide: kører runneren?")
+    return failed
+
+
+def _make_overdue(task: HumanTask) -> None:
+    """Demo only: move a task's deadline into the past so the overdue view has something to show."""
+    with session_scope() as session:
+        row = session.get(HumanTask, task.id)
+        if row is None or row.status != TaskStatus.OPEN:
+            return
+        row.due_date = add_working_days(today(), -3)
+        session.add(row)
+        audit(session, actor="demo", action="frist rykket (demo)", course_id=row.course_id, detail=row.title)
+
+
+def demo_consultants() -> list[str]:
+    return sorted({spec.consultant for spec in DEMO_COURSES})
+
+
+def demo_course_ids() -> list[int]:
+    with session_scope() as session:
+        return [cid for cid in session.exec(select(Course.id).order_by(col(Course.id))) if cid is not None]

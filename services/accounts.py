@@ -1,0 +1,217 @@
+"""Logins for the dashboard and the API: consultants and admins, argon2 password hashes. Every
+change is audited with the acting user."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pwdlib import PasswordHash
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from core.db import session_scope
+from core.errors import Conflict, InvalidInput, NotFound
+from core.settings import get_settings
+from models.tables import User, UserRole
+from services.audit import audit
+
+DEMO_ADMIN = "admin"
+MIN_PASSWORD = 10
+
+
+@lru_cache(maxsize=1)
+def password_hasher() -> PasswordHash:
+    return PasswordHash.recommended()
+
+
+def hash_password(password: str) -> str:
+    return password_hasher().hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return password_hasher().verify(password, password_hash)
+    except Exception:  # a malformed hash is a failed login, not a crash
+        return False
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    display_name: str
+    role: UserRole
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == UserRole.ADMIN
+
+
+def _current(user: User) -> CurrentUser:
+    assert user.id is not None
+    return CurrentUser(id=user.id, username=user.username, display_name=user.display_name, role=user.role)
+
+
+def ensure_demo_admin() -> tuple[str, str]:
+    """Create the admin "admin" once; its password lives in the data dir. Returns (username, password)."""
+    path = get_settings().data_dir / "admin-password.txt"
+    with session_scope() as session:
+        existing = session.exec(select(User).where(User.username == DEMO_ADMIN)).first()
+        if existing is not None and path.exists():
+            return DEMO_ADMIN, path.read_text(encoding="utf-8").strip()
+        password = secrets.token_urlsafe(12)
+        if existing is None:
+            session.add(
+                User(
+                    username=DEMO_ADMIN,
+                    display_name="Administrator",
+                    role=UserRole.ADMIN,
+                    password_hash=hash_password(password),
+                )
+            )
+            audit(session, actor="system", action="bruger oprettet", course_id=None, detail=DEMO_ADMIN)
+        else:
+            # The password file was lost: issue a new password rather than lock everyone out.
+            existing.password_hash = hash_password(password)
+            existing.active = True
+            session.add(existing)
+            audit(session, actor="system", action="adgangskode nulstillet", course_id=None, detail=DEMO_ADMIN)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return DEMO_ADMIN, password
+
+
+def ensure_demo_consultants(display_names: list[str], password: str) -> list[str]:
+    """Demo only (`make run` with FORLOEB_DEMO): a login for each demo course's consultant, so "Mine
+    opgaver" can be tried. Username = first name in lower case. Returns the usernames."""
+    usernames = []
+    for name in display_names:
+        username = name.split()[0].lower()
+        with session_scope() as session:
+            exists = session.exec(select(User).where(User.username == username)).first() is not None
+        if not exists:
+            create_user(username, name, UserRole.CONSULTANT, password, actor="demo")
+        usernames.append(username)
+    return usernames
+
+
+def authenticate(username: str, password: str) -> CurrentUser | None:
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.username == username.strip())).first()
+    if user is None or not user.active or not verify_password(password, user.password_hash):
+        return None
+    return _current(user)
+
+
+def load_user(user_id: int) -> CurrentUser | None:
+    with session_scope() as session:
+        user = session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    return _current(user)
+
+
+def list_users() -> list[User]:
+    with session_scope() as session:
+        return list(session.exec(select(User).order_by(User.username)))
+
+
+def consultant_names() -> list[str]:
+    with session_scope() as session:
+        return list(
+            session.exec(
+                select(User.display_name).where(User.role == UserRole.CONSULTANT, User.active == True)  # noqa: E712
+            )
+        )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"Adgangskoden skal være mindst {MIN_PASSWORD} tegn.")
+
+
+def create_user(username: str, display_name: str, role: UserRole, password: str, *, actor: str) -> User:
+    username = username.strip().lower()
+    display_name = display_name.strip()
+    if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        raise InvalidInput("Brugernavnet må kun indeholde bogstaver, tal, punktum, bindestreg og understreg.")
+    if not display_name:
+        raise InvalidInput("Angiv et visningsnavn (det navn, der står som konsulent på forløbene).")
+    _check_password(password)
+    user = User(
+        username=username, display_name=display_name, role=role, password_hash=hash_password(password)
+    )
+    try:
+        with session_scope() as session:
+            session.add(user)
+            session.flush()
+            audit(
+                session,
+                actor=actor,
+                action="bruger oprettet",
+                course_id=None,
+                detail=f"{username} ({role.value})",
+            )
+    except IntegrityError:
+        raise Conflict(f"Brugernavnet '{username}' findes allerede.") from None
+    return user
+
+
+def set_active(user_id: int, active: bool, *, actor: str) -> User:
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"Bruger {user_id} findes ikke.")
+        if user.username == actor and not active:
+            raise Conflict("Du kan ikke deaktivere dig selv.")
+        user.active = active
+        session.add(user)
+        audit(
+            session,
+            actor=actor,
+            action="bruger aktiveret" if active else "bruger deaktiveret",
+            course_id=None,
+            detail=user.username,
+        )
+        return user
+
+
+def set_password(user_id: int, password: str, *, actor: str) -> None:
+    _check_password(password)
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"Bruger {user_id} findes ikke.")
+        user.password_hash = hash_password(password)
+        session.add(user)
+        audit(session, actor=actor, action="adgangskode ændret", course_id=None, detail=user.username)
+
+
+def change_own_password(user_id: int, current: str, new: str, repeated: str) -> None:
+    """A person changes their own password: the current one is checked first."""
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"Bruger {user_id} findes ikke.")
+        username, password_hash = user.username, user.password_hash
+    if not verify_password(current, password_hash):
+        raise InvalidInput("Den nuværende adgangskode er forkert. Intet er ændret.")
+    if new != repeated:
+        raise InvalidInput("De to nye adgangskoder er ikke ens. Intet er ændret.")
+    if new == current:
+        raise InvalidInput("Den nye adgangskode er den samme som den gamle.")
+    set_password(user_id, new, actor=username)
+
+
+def record_login(username: str, *, success: bool) -> None:
+    """Logins are audited (who used the dashboard when), failed ones too."""
+    with session_scope() as session:
+        audit(
+            session,
+            actor=username[:100] or "?",
+            action="logget ind" if success else "mislykket login",
+            course_id=None,
+        )

@@ -1,0 +1,27 @@
+"""The audit trail: who did what to a course, when. Every service that changes something writes
+one event in the same transaction as the change."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from models.tables import AuditEvent
+
+
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    course_id: int | None,
+    detail: str = "",
+    dedupe_key: str | None = None,
+) -> None:
+    """Record an audit event; with `dedupe_key`, at most once."""
+    if dedupe_key is not None:
+        exists = session.exec(select(AuditEvent.id).where(AuditEvent.dedupe_key == dedupe_key)).first()
+        if exists is not None:
+            return
+    session.add(
+        AuditEvent(course_id=course_id, actor=actor, action=action, detail=detail, dedupe_key=dedupe_key)
+    )

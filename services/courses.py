@@ -1,0 +1,157 @@
+"""Starting and completing courses: what a consultant (or a municipality through its link) does.
+
+Every function either does all of its work or raises a `ForloebError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from core.clock import format_local, now, today
+from core.cpr import any_contains_cpr
+from core.db import session_scope
+from core.errors import (
+    AlreadyCompleted,
+    Conflict,
+    CprNumberFound,
+    InvalidInput,
+    NotFound,
+    validation_messages,
+)
+from models.forms import CPR_MESSAGE, get_form
+from models.programmes import latest_version, programme_keys
+from models.tables import ACTIVE_STATUSES, Course, HumanTask, Municipality, TaskStatus
+from services.audit import audit
+from services.municipalities import find_municipality
+
+
+def start_course(
+    municipality: str,
+    programme: str,
+    consultant: str,
+    start_date: date | None = None,
+    *,
+    actor: str | None = None,
+) -> Course:
+    """Create the course and its flow run. Nothing is kept if Prefect cannot take it."""
+    from services import prefect_gateway
+
+    if programme not in programme_keys():
+        raise InvalidInput(f"Ukendt program '{programme}'. Vælg et af: {', '.join(programme_keys())}.")
+    consultant = consultant.strip()
+    if not consultant:
+        raise InvalidInput("Angiv konsulentens navn.")
+    if any_contains_cpr(consultant):
+        raise CprNumberFound(CPR_MESSAGE)
+    definition = latest_version(programme)
+    start = start_date or today()
+    with session_scope() as session:
+        kommune = find_municipality(session, municipality)
+        _refuse_second_active(session, kommune, programme)
+        course = Course(
+            municipality_code=kommune.code,
+            programme=programme,
+            programme_version=definition.version,
+            consultant=consultant,
+            start_date=start,
+        )
+        session.add(course)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise Conflict(
+                f"{kommune.name} har allerede et aktivt forløb i programmet '{programme}'."
+            ) from None
+        assert course.id is not None
+        # If Prefect refuses, the exception rolls the course row back with everything else.
+        course.flow_run_id = prefect_gateway.create_course_run(
+            course.id,
+            course.uid,
+            run_name=f"{kommune.name} · {definition.name}",
+            tags=["forloeb", f"programme:{programme}", f"kommune:{kommune.code}"],
+        )
+        session.add(course)
+        audit(
+            session,
+            actor=actor or consultant,
+            action="forløb oprettet",
+            course_id=course.id,
+            detail=f"{kommune.name}, {definition.name}, start {start.isoformat()}",
+        )
+        return course
+
+
+def _refuse_second_active(session: Session, kommune: Municipality, programme: str) -> None:
+    existing = session.exec(
+        select(Course).where(
+            Course.municipality_code == kommune.code,
+            Course.programme == programme,
+            col(Course.status).in_(ACTIVE_STATUSES),
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(
+            f"{kommune.name} har allerede et aktivt forløb i programmet '{programme}' "
+            f"(forløb {existing.id}). Afslut det, før et nyt startes."
+        )
+
+
+def validate_answer(task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
+    """The answer as JSON-ready data, or `InvalidInput` with every problem listed."""
+    if any_contains_cpr(data):
+        raise CprNumberFound(CPR_MESSAGE)
+    form = get_form(task.kind)
+    try:
+        return form.model_validate(data).model_dump(mode="json")
+    except ValidationError as exc:
+        messages = validation_messages(exc.errors(include_input=False, include_url=False))
+        raise InvalidInput(
+            "Formularen er ikke gyldig:\n- " + "\n- ".join(messages), details=messages
+        ) from None
+
+
+def complete_task(
+    task_id: int, data: dict[str, Any], *, actor: str, course_id: int | None = None
+) -> HumanTask:
+    """Validate the answer, store it and resume the course. Completing twice is refused."""
+    from services import prefect_gateway
+
+    with session_scope() as session:
+        task = session.get(HumanTask, task_id, with_for_update=True)
+        if task is None:
+            raise NotFound(f"Opgave {task_id} findes ikke.")
+        if course_id is not None and task.course_id != course_id:
+            raise Conflict(
+                f"Opgave {task_id} hører ikke til forløb {course_id}, men til forløb {task.course_id}."
+            )
+        if task.status == TaskStatus.COMPLETED:
+            when = format_local(task.completed_at) or "?"
+            raise AlreadyCompleted(
+                f"Opgave {task_id} ('{task.title}') er allerede udført af {task.completed_by} {when}. "
+                "Forløbet er ikke genoptaget igen."
+            )
+        answer = validate_answer(task, data)
+        course = session.get(Course, task.course_id)
+        assert course is not None
+        if not course.flow_run_id:
+            raise Conflict(f"Forløb {course.id} har ingen flow-kørsel.")
+        task.status = TaskStatus.COMPLETED
+        task.answer = answer
+        task.completed_by = actor
+        task.completed_at = now()
+        session.add(task)
+        audit(session, actor=actor, action="opgave udført", course_id=task.course_id, detail=task.title)
+        session.flush()
+        # Resume last: if Prefect refuses, the exception rolls the row back and nothing changed.
+        # If the commit after a successful resume failed, the flow stores the answer itself.
+        prefect_gateway.resume_course_run(course.flow_run_id, task.key, answer)
+        return task
+
+
+def task_form_schema(task: HumanTask) -> dict[str, Any]:
+    return get_form(task.kind).model_json_schema()

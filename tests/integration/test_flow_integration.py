@@ -1,0 +1,167 @@
+"""The course flow against a real Prefect server: all 11 stages, suspend/resume, replays."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from core.db import session_scope
+from models.tables import AuditEvent, Course, HumanTask, Meeting, StageRun
+from services import courses, flow_steps, read_model
+from tests.support.drive import answer_for, open_tasks, run_until_wait, state_of
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+def _open_task(course_id: int) -> HumanTask:
+    tasks = open_tasks(course_id)
+    assert len(tasks) == 1, [t.key for t in tasks]
+    return tasks[0]
+
+
+def test_course_runs_through_all_stages() -> None:
+    course = courses.start_course("Aarhus", "minoritetsetniske", "Konsulent K", date(2026, 1, 5))
+    assert course.flow_run_id
+    run = run_until_wait(course.flow_run_id)
+    assert run.state is not None and run.state.name == "Suspended"
+    seen_keys = []
+    for _ in range(40):
+        name, pause_key = state_of(course.flow_run_id)
+        if name == "Completed":
+            break
+        assert name == "Suspended"
+        task = _open_task(course.id)
+        assert task.key == pause_key
+        seen_keys.append(task.key)
+        courses.complete_task(task.id, answer_for(task.kind), actor="test")
+        run_until_wait(course.flow_run_id)
+    assert state_of(course.flow_run_id)[0] == "Completed"
+    # 2 workshops and 1 sparring meeting were chosen in the agreement.
+    assert "workshop-planlaegning-2" in seen_keys and "workshop-planlaegning-3" not in seen_keys
+    assert "ledersparring-afholdt-1" in seen_keys and "ledersparring-afholdt-2" not in seen_keys
+    with session_scope() as session:
+        stages = list(session.exec(select(StageRun).where(StageRun.course_id == course.id)))
+        assert len(stages) == 11 and all(s.status == "afsluttet" for s in stages)
+        assert all(s.actual_start and s.actual_end for s in stages)
+        final = session.get(Course, course.id)
+        assert final is not None and final.status == "afsluttet"
+        revisit = session.exec(select(Meeting).where(Meeting.kind == "genbesoeg")).one()
+        # Closing meeting Monday 2 March 2026 + 6 months = Wednesday 2 September 2026.
+        assert revisit.planned_at.date() == date(2026, 9, 2)
+        assert revisit.status == "afholdt"
+        events = list(session.exec(select(AuditEvent).where(AuditEvent.course_id == course.id)))
+        stage_begins = [e for e in events if e.action == "fase startet"]
+        assert len(stage_begins) == 11
+        tasks = list(session.exec(select(HumanTask).where(HumanTask.course_id == course.id)))
+        assert len(tasks) == len(seen_keys) and all(t.applied for t in tasks)
+
+
+def _task_run_states(flow_run_id: str) -> list[tuple[str, str]]:
+    """(task name, state name) of every task run in the flow run."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)])), limit=200
+        )
+    return [
+        (run.task_key.rsplit(".", 1)[-1].split("-")[0], run.state.name if run.state else "") for run in runs
+    ]
+
+
+def test_replays_never_repeat_finished_work() -> None:
+    """Four resumes = four replays of the flow body; each side effect ran exactly once."""
+    course = courses.start_course("Vejle", "minoritetsetniske", "K", date(2026, 1, 5))
+    assert course.id is not None and course.flow_run_id is not None
+    run_until_wait(course.flow_run_id)
+    for _ in range(4):
+        task = _open_task(course.id)
+        courses.complete_task(task.id or 0, answer_for(task.kind), actor="test")
+        run_until_wait(course.flow_run_id)
+    assert state_of(course.flow_run_id) == ("Suspended", "sagsanalyse")
+    executed = [name for name, state in _task_run_states(course.flow_run_id) if state == "Completed"]
+    assert executed.count("begin_stage") == 5  # stages 1-5 begun once each
+    assert executed.count("finish_stage") == 4
+    assert executed.count("open_task") == 5
+    assert executed.count("apply_answer") == 4
+    assert executed.count("activate_course") == 1
+    with session_scope() as session:
+        events = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.course_id == course.id))]
+    assert events.count("fase startet") == 5 and events.count("opgave oprettet") == 5
+    assert events.count("forløb startet") == 1
+
+
+def test_waiting_course_holds_no_running_flow_run() -> None:
+    course = courses.start_course("Kolding", "minoritetsetniske", "K", date(2026, 1, 5))
+    assert course.flow_run_id is not None
+    run = run_until_wait(course.flow_run_id)
+    assert run.state is not None
+    assert run.state.type.value == "PAUSED" and run.state.name == "Suspended"
+    assert run.state.state_details.pause_reschedule  # suspended: resumes in a new process
+    assert run.state.state_details.pause_timeout is None  # a long wait never fails the run
+
+
+def test_restart_after_a_crash_between_two_tasks_duplicates_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run dies after stage 1 was finished and before stage 2 began; a retry of the same run
+    picks up where it was: no second stage row, event or task, nobody asked again."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    course = courses.start_course("Horsens", "minoritetsetniske", "K", date(2026, 1, 5))
+    assert course.id is not None and course.flow_run_id is not None
+    run_until_wait(course.flow_run_id)
+    task = _open_task(course.id)
+    courses.complete_task(task.id or 0, answer_for(task.kind), actor="test")
+
+    real_begin = flow_steps.begin_stage
+
+    def crash(course_id: int, stage_key: str) -> None:
+        if stage_key == "samarbejdsaftale":
+            raise RuntimeError("strømmen gik")
+        real_begin(course_id, stage_key)
+
+    monkeypatch.setattr(flow_steps, "begin_stage", crash)
+    run = run_until_wait(course.flow_run_id)
+    assert run.state is not None and run.state.name == "Failed"
+    assert read_model.get_course(course.id).status == "fejlet"
+
+    monkeypatch.setattr(flow_steps, "begin_stage", real_begin)
+    with get_client(sync_client=True) as client:  # what "Retry" in the Prefect UI does
+        client.set_flow_run_state(UUID(course.flow_run_id), Scheduled(), force=True)
+    run_until_wait(course.flow_run_id)
+    assert state_of(course.flow_run_id) == ("Suspended", "samarbejdsaftale")
+    assert read_model.get_course(course.id).status == "aktiv"
+    with session_scope() as session:
+        stages = list(session.exec(select(StageRun).where(StageRun.course_id == course.id)))
+        tasks = list(session.exec(select(HumanTask).where(HumanTask.course_id == course.id)))
+        events = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.course_id == course.id))]
+    assert len(stages) == 11
+    assert [s.status for s in stages[:2]] == ["afsluttet", "igang"]
+    assert sorted(t.key for t in tasks) == ["behovsafklaring", "samarbejdsaftale"]
+    assert events.count("fase startet") == 2 and events.count("fase afsluttet") == 1
+    assert events.count("opgave oprettet") == 2
+
+
+def test_answer_given_in_the_prefect_ui_is_recorded() -> None:
+    """Resuming straight from Prefect (not our CLI/API) still lands the answer in the app DB."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    course = courses.start_course("Silkeborg", "minoritetsetniske", "K", date(2026, 1, 5))
+    assert course.id is not None and course.flow_run_id is not None
+    run_until_wait(course.flow_run_id)
+    with get_client(sync_client=True) as client:
+        client.resume_flow_run(UUID(course.flow_run_id), run_input=answer_for("behovsafklaring"))
+    run_until_wait(course.flow_run_id)
+    with session_scope() as session:
+        task = session.exec(select(HumanTask).where(HumanTask.key == "behovsafklaring")).one()
+    assert task.status == "udfoert" and task.completed_by == "prefect-ui" and task.applied
+    assert task.answer is not None and task.answer["fokus"] == "Opsporing og håndtering af underretninger"

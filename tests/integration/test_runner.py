@@ -1,0 +1,186 @@
+"""The warm runner (deployments/runner.py) against the session's Prefect server.
+
+The runner's polling/claiming/executing is called in-process (`poll_once` + `drain`), limited with
+`run_filter` to this test's runs so that runs other tests leave behind are never touched.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import pytest
+from prefect import Flow, flow
+
+from core.db import session_scope
+from deployments import course_deployment
+from deployments.runner import WarmRunner, register
+from models.programmes import latest_version
+from models.tables import Course, CourseStatus, HumanTask
+from services import courses, municipalities
+from tests.support.drive import answer_for, open_tasks, read_run, state_of
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+PROGRAMME = "minoritetsetniske"
+MakeRunner = Callable[[], WarmRunner]
+
+
+@pytest.fixture
+def flows() -> dict[UUID, Flow[..., Any]]:
+    return register([course_deployment()])
+
+
+@pytest.fixture
+def mine() -> set[UUID]:
+    """The flow runs this test created: the only ones its runners may take."""
+    return set()
+
+
+@pytest.fixture
+def make_runner(flows: dict[UUID, Flow[..., Any]], mine: set[UUID]) -> Iterator[MakeRunner]:
+    runners: list[WarmRunner] = []
+
+    def make() -> WarmRunner:
+        runner = WarmRunner(flows, poll_seconds=0.1, max_workers=2, run_filter=lambda run: run.id in mine)
+        runners.append(runner)
+        return runner
+
+    yield make
+    for runner in runners:
+        assert runner.shutdown(grace_seconds=120)
+
+
+def _open_tasks(course_id: int) -> list[HumanTask]:
+    return open_tasks(course_id)
+
+
+def _state_type(run_id: UUID) -> str:
+    state = read_run(str(run_id)).state
+    assert state is not None
+    return state.type.value
+
+
+def _skip_used_course_ids() -> None:
+    """Make this test's course ids unique in the session.
+
+    Every test has a fresh app database, so course ids restart at 1; the course run's Prefect
+    idempotency key is `forloeb-course-<id>`, so a second course 1 on the same Prefect server would
+    be handed the first test's flow run. A cancelled placeholder row at a random id moves the next
+    id out of the way.
+    """
+    placeholder_id = 1_000 + secrets.randbelow(10**9)
+    with session_scope() as session:
+        session.add(
+            Course(
+                id=placeholder_id,
+                municipality_code=municipalities.list_municipalities()[0].code,
+                programme=PROGRAMME,
+                programme_version=latest_version(PROGRAMME).version,
+                consultant="pladsholder",
+                start_date=date(2026, 1, 5),
+                status=CourseStatus.CANCELLED,
+            )
+        )
+
+
+def _start(municipality: str, mine: set[UUID]) -> tuple[int, UUID]:
+    _skip_used_course_ids()
+    course = courses.start_course(municipality, PROGRAMME, "Konsulent K", date(2026, 1, 5))
+    assert course.id is not None and course.flow_run_id
+    mine.add(UUID(course.flow_run_id))
+    return course.id, UUID(course.flow_run_id)
+
+
+def test_runner_starts_a_course_and_picks_up_the_resumed_run(
+    make_runner: MakeRunner, mine: set[UUID]
+) -> None:
+    runner = make_runner()
+    course_id, run_id = _start("Odense", mine)
+
+    assert runner.poll_once() == [run_id]
+    assert runner.drain(timeout=120)
+    name, pause_key = state_of(str(run_id))
+    assert name == "Suspended"
+    [first] = _open_tasks(course_id)
+    assert first.id is not None and first.key == pause_key
+    assert runner.in_flight() == set()  # a waiting course holds no thread
+
+    courses.complete_task(first.id, answer_for(first.kind), actor="test")
+    assert _state_type(run_id) == "SCHEDULED"
+
+    assert runner.poll_once() == [run_id]
+    assert runner.drain(timeout=120)
+    name, pause_key = state_of(str(run_id))
+    assert name == "Suspended"
+    [second] = _open_tasks(course_id)
+    assert second.key == pause_key and second.key != first.key
+    assert runner.poll_once() == []  # nothing is due while the course waits
+
+
+def test_two_runners_never_execute_the_same_run(make_runner: MakeRunner, mine: set[UUID]) -> None:
+    first = make_runner()
+    second = make_runner()
+    course_id, run_id = _start("Vejle", mine)
+
+    claims: dict[str, list[UUID]] = {}
+    barrier = threading.Barrier(2)
+
+    def poll(label: str, runner: WarmRunner) -> None:
+        barrier.wait()
+        claims[label] = runner.poll_once()
+
+    threads = [threading.Thread(target=poll, args=(label, r)) for label, r in (("a", first), ("b", second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claims["a"] + claims["b"]) == [run_id]
+    assert first.drain(timeout=120) and second.drain(timeout=120)
+    assert state_of(str(run_id))[0] == "Suspended"
+    assert len(_open_tasks(course_id)) == 1
+
+
+def test_only_one_claim_of_a_scheduled_run_wins(make_runner: MakeRunner, mine: set[UUID]) -> None:
+    """Both runners see the same Scheduled run and propose Pending at the same moment."""
+    runners = [make_runner(), make_runner()]
+    _, run_id = _start("Viborg", mine)
+    results: list[bool] = []
+    barrier = threading.Barrier(2)
+
+    def claim(runner: WarmRunner) -> None:
+        barrier.wait()
+        results.append(runner.claim(run_id))
+
+    threads = [threading.Thread(target=claim, args=(runner,)) for runner in runners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, True]
+    assert _state_type(run_id) == "PENDING"
+
+
+def test_a_failing_run_ends_failed_and_the_runner_goes_on(
+    flows: dict[UUID, Flow[..., Any]], mine: set[UUID]
+) -> None:
+    @flow(name="raadgivningsforloeb", persist_result=False)
+    def broken(course_id: int) -> str:
+        raise RuntimeError(f"course {course_id} breaks")
+
+    runner = WarmRunner(
+        dict.fromkeys(flows, broken), poll_seconds=0.1, max_workers=1, run_filter=lambda run: run.id in mine
+    )
+    try:
+        _, run_id = _start("Skive", mine)
+        assert runner.poll_once() == [run_id]
+        assert runner.drain(timeout=120)
+        assert _state_type(run_id) == "FAILED"
+        assert runner.poll_once() == []  # still polling; the failed run is not taken again
+    finally:
+        assert runner.shutdown(grace_seconds=120)

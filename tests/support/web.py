@@ -1,0 +1,97 @@
+"""Helpers for the dashboard tests: users, logged-in clients, courses laid out without Prefect."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from core.clock import today
+from core.db import session_scope
+from dashboard.app import create_app
+from models.tables import Course, CourseStatus, HumanTask, UserRole
+from services import flow_steps
+from services.accounts import create_user
+
+PASSWORD = "korrekt-hest-batteri"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def make_user(username: str, display_name: str, role: UserRole = UserRole.CONSULTANT) -> None:
+    create_user(username, display_name, role, PASSWORD, actor="test")
+
+
+def client() -> TestClient:
+    return TestClient(create_app(), base_url="http://testserver", follow_redirects=False)
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def logged_in(
+    username: str = "kk", display_name: str = "Konsulent K", role: UserRole = UserRole.CONSULTANT
+) -> TestClient:
+    make_user(username, display_name, role)
+    c = client()
+    token = csrf_from(c.get("/login").text)
+    response = c.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303, response.text
+    return c
+
+
+def seed_course(
+    municipality_code: int,
+    consultant: str = "Konsulent K",
+    *,
+    stages_done: int = 2,
+    overdue_tasks: int = 0,
+    kommune_task: bool = False,
+    start: date | None = None,
+) -> int:
+    """An active course in its (stages_done + 1)th stage, laid out as the flow would."""
+    with session_scope() as session:
+        course = Course(
+            municipality_code=municipality_code,
+            programme="minoritetsetniske",
+            programme_version=1,
+            consultant=consultant,
+            start_date=start or today() - timedelta(days=40),
+            status=CourseStatus.STARTING,
+        )
+        session.add(course)
+        session.flush()
+        assert course.id is not None
+        course_id = course.id
+    flow_steps.activate_course(course_id, None)
+    keys = ["behovsafklaring", "samarbejdsaftale", "arbejdsgruppe", "dataindsamling", "sagsanalyse"]
+    for key in keys[:stages_done]:
+        flow_steps.begin_stage(course_id, key)
+        flow_steps.finish_stage(course_id, key)
+    current = keys[stages_done]
+    flow_steps.begin_stage(course_id, current)
+    if kommune_task:
+        flow_steps.open_task(course_id, current, current, current, "Nedsæt arbejdsgruppen", "kommune", 10)
+    for n in range(overdue_tasks):
+        task_id = flow_steps.open_task(
+            course_id, current, f"ekstra-{n}", "moede-afholdt", f"Registrér møde {n}", "konsulent", 0
+        )
+        with session_scope() as session:
+            task = session.get(HumanTask, task_id)
+            assert task is not None
+            task.due_date = today() - timedelta(days=3 + n)
+            session.add(task)
+    return course_id
+
+
+def open_tasks(course_id: int) -> list[HumanTask]:
+    with session_scope() as session:
+        return list(
+            session.exec(
+                select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.status == "aaben")
+            )
+        )
