@@ -19,11 +19,13 @@ from models.forms import FORMS
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
-class _Def(BaseModel):
+class Definition(BaseModel):
+    """Base of every part of a programme definition: unknown keys refused, immutable once loaded."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Reminder(_Def):
+class Reminder(Definition):
     """A reminder before a meeting: `days` calendar days or `working_days` working days before,
     sent at `at` (Copenhagen time). A date that is not a working day moves earlier."""
 
@@ -41,7 +43,7 @@ class Reminder(_Def):
 DEFAULT_REMINDERS = (Reminder(days=7), Reminder(working_days=1))
 
 
-class MeetingRule(_Def):
+class MeetingRule(Definition):
     """What a step does to a meeting.
 
     plan:     the answer (`MoedeplanForm`) gives the time and place; a meeting is created.
@@ -58,7 +60,7 @@ class MeetingRule(_Def):
     reminders: tuple[Reminder, ...] = DEFAULT_REMINDERS
 
 
-class StepDef(_Def):
+class StepDef(Definition):
     key: str
     title: str
     """Danish task title; `{n}` is replaced by the round number in repeated stages."""
@@ -79,7 +81,7 @@ class StepDef(_Def):
         return self
 
 
-class RepeatRule(_Def):
+class RepeatRule(Definition):
     """Run the stage's steps once per round; the count comes from earlier answers."""
 
     count_from: list[str]
@@ -89,7 +91,7 @@ class RepeatRule(_Def):
     maximum: int = 6
 
 
-class StageDef(_Def):
+class StageDef(Definition):
     key: str
     name: str
     description: str
@@ -100,7 +102,7 @@ class StageDef(_Def):
     """Message templates sent when the stage starts (e.g. the evaluation request)."""
 
 
-class ProgrammeDef(_Def):
+class ProgrammeDef(Definition):
     key: str
     version: int = Field(ge=1)
     name: str

@@ -34,8 +34,10 @@ class TaskName(CachePolicy):
         return task_ctx.task.name if task_ctx else None
 
 
-STEP = INPUTS + RUN_ID + TaskName()
-_task = task(persist_result=True, cache_policy=STEP, retries=2, retry_delay_seconds=[1, 5])
+ONCE_PER_RUN = INPUTS + RUN_ID + TaskName()
+"""A finished task's result is reused for the same inputs, in the same flow run, by the same task:
+a replay after a resume returns it instead of doing the side effect again."""
+_task = task(persist_result=True, cache_policy=ONCE_PER_RUN, retries=2, retry_delay_seconds=[1, 5])
 
 
 @_task

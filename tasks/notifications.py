@@ -1,6 +1,6 @@
 """Prefect tasks that send messages and schedule reminder runs.
 
-Same cache policy as the course tasks (`STEP`): a replayed flow returns finished sends from the
+Same cache policy as the course tasks (`ONCE_PER_RUN`): a replayed flow returns finished sends from the
 cache, and the outbox keys make each message once even when a task runs again. Delivery retries
 with backoff inside `outbox.deliver`, so these tasks have no Prefect retries of their own.
 """
@@ -12,9 +12,9 @@ from datetime import date
 from prefect import get_run_logger, task
 
 from notifications import compose, outbox
-from tasks.course import STEP
+from tasks.course import ONCE_PER_RUN
 
-_task = task(persist_result=True, cache_policy=STEP)
+_task = task(persist_result=True, cache_policy=ONCE_PER_RUN)
 
 
 def _deliver_quietly(ids: list[int]) -> int:
