@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     """A message claimed for sending longer ago than this, and never marked sent or failed, was
     interrupted (a crash mid-send): it may have been sent, so it is not sent again automatically."""
 
+    runner_alive_seconds: float = 45.0
+    """A runner whose heartbeat in the app database is older than this is gone: the runs it held
+    are handed back to the live runners (`services.recovery`). Runners beat every 10 s."""
+
+    run_state_grace_seconds: float = 30.0
+    """A run must have been Running/Pending this long, unheld, before it counts as orphaned."""
+
     dev_mailbox_port: int = 8025
     """`make run` starts a local SMTP sink here when `smtp_url` points at it."""
 

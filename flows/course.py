@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger, suspend_flow_run
 from prefect.runtime import flow_run as current_flow_run
 
+from core.faults import describe_defect, is_infrastructure
 from core.names import COURSE_FLOW
 from core.workdays import revisit_date
 from models.forms import get_form
@@ -105,23 +106,29 @@ def run_stage(
             answers[key] = human_step(course_id, stage, step, key, title, meeting_key)
 
 
-def _mark_failed(flow: Any, flow_run: Any, state: Any) -> None:
-    flow_steps.mark_course_failed(int(flow_run.parameters["course_id"]), str(state.message or "fejl"))
-
-
 def _mark_running(flow: Any, flow_run: Any, state: Any) -> None:
     flow_steps.mark_course_running(int(flow_run.parameters["course_id"]))
 
 
-@flow(
-    name=COURSE_FLOW,
-    persist_result=True,
-    on_failure=[_mark_failed],
-    on_crashed=[_mark_failed],
-    on_running=[_mark_running],
-)
+@flow(name=COURSE_FLOW, persist_result=True, on_running=[_mark_running])
 def course_flow(course_id: int) -> str:
-    """Run one advisory course from start to finish."""
+    """Run one advisory course from start to finish.
+
+    An outage (Prefect API, database, mail server; `core.faults.is_infrastructure`) ends this
+    run but never the course: it stays active and the lead runner hands the run back, so it
+    continues where it was. Only a defect (definition or code) marks the course failed, with a
+    plain Danish reason. A crashed run (its process killed) is an outage too."""
+    try:
+        return _run_course(course_id)
+    except Exception as exc:
+        if is_infrastructure(exc):
+            flow_steps.note_outage(course_id, type(exc).__name__)
+        else:
+            flow_steps.mark_course_failed(course_id, describe_defect(exc))
+        raise
+
+
+def _run_course(course_id: int) -> str:
     logger = get_run_logger()
     header = flow_steps.course_header(course_id)
     programme = get_programme(header.programme, header.programme_version)

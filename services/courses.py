@@ -149,7 +149,7 @@ def complete_task(
         session.flush()
         # Resume last: if Prefect refuses, the exception rolls the row back and nothing changed.
         # If the commit after a successful resume failed, the flow stores the answer itself.
-        prefect_gateway.resume_course_run(course.flow_run_id, task.key, answer)
+        prefect_gateway.resume_course_run(course.flow_run_id, task.key, answer, get_form(task.kind))
         return task
 
 

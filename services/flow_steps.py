@@ -375,3 +375,15 @@ def mark_course_failed(course_id: int, reason: str) -> None:
             course.status = CourseStatus.FAILED
             session.add(course)
         audit(session, actor=FLOW_ACTOR, action="forløb fejlet", course_id=course_id, detail=reason[:500])
+
+
+def note_outage(course_id: int, what: str) -> None:
+    """The run stopped on an outage: the course stays active (the runner hands the run back)."""
+    with session_scope() as session:
+        audit(
+            session,
+            actor=FLOW_ACTOR,
+            action="forløb afbrudt af driftsfejl",
+            course_id=course_id,
+            detail=f"{what}; kørslen genoptages automatisk",
+        )

@@ -24,6 +24,9 @@ from prefect.exceptions import ObjectNotFound  # noqa: E402
 from prefect.settings import PREFECT_API_URL  # noqa: E402
 
 HOW_TO_START = "Start den med 'make run' (eller 'uv run prefect server start')."
+FINAL_TYPES = frozenset(
+    t.value for t in (StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED)
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,22 @@ class RunState:
     type: str
     name: str
     pause_key: str | None
+    since: datetime | None = None
+    """When the run entered this state (the state's timestamp)."""
+    schema_key: str | None = None
+    """For a run waiting on input: the key under which Prefect keeps the form's schema."""
+
+    @property
+    def waiting(self) -> bool:
+        return self.type == StateType.PAUSED.value
+
+    @property
+    def executing(self) -> bool:
+        return self.type in (StateType.RUNNING.value, StateType.PENDING.value)
+
+    @property
+    def final(self) -> bool:
+        return self.type in FINAL_TYPES
 
 
 def api_url() -> str:
@@ -89,28 +108,145 @@ def run_state(flow_run_id: str) -> RunState:
             flow_run = client.read_flow_run(UUID(flow_run_id))
     except httpx.HTTPError as exc:
         raise _unavailable(exc) from None
+    return _state_of(flow_run)
+
+
+def _state_of(flow_run: Any) -> RunState:
     state = flow_run.state
     if state is None:
         return RunState("PENDING", "Pending", None)
-    return RunState(state.type.value, state.name or state.type.value, state.state_details.pause_key)
+    keyset = state.state_details.run_input_keyset
+    return RunState(
+        state.type.value,
+        state.name or state.type.value,
+        state.state_details.pause_key,
+        since=state.timestamp,
+        schema_key=keyset.get("schema") if keyset else None,
+    )
 
 
-def resume_course_run(flow_run_id: str, key: str, run_input: dict[str, Any]) -> None:
-    """Resume the course run waiting on `key` with the (already validated) answer."""
-    state = run_state(flow_run_id)
-    if state.type != StateType.PAUSED.value or state.pause_key != key:
-        waiting_on = f"venter på '{state.pause_key}'" if state.pause_key else f"er {state.name}"
-        raise Conflict(
-            f"Forløbets flow-kørsel venter ikke på denne opgave lige nu (den {waiting_on}). Intet er ændret."
-        )
+def run_states(flow_run_ids: list[str]) -> dict[str, RunState]:
+    """The states of many runs in one request (the doctor reads every active course at once)."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    if not flow_run_ids:
+        return {}
+    ensure_reachable()
+    found: dict[str, RunState] = {}
     try:
         with get_client(sync_client=True) as client:
-            result = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
+            for start in range(0, len(flow_run_ids), 200):
+                ids = [UUID(i) for i in flow_run_ids[start : start + 200]]
+                for flow_run in client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=len(ids)
+                ):
+                    found[str(flow_run.id)] = _state_of(flow_run)
+    except httpx.HTTPError as exc:
+        raise _unavailable(exc) from None
+    return found
+
+
+def has_input(flow_run_id: str, key: str) -> bool:
+    """Whether the run has a stored input under `key` (e.g. a waiting form's schema)."""
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_flow_run_input(UUID(flow_run_id), key)
+    except ObjectNotFound:
+        return False
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return False
+        raise _unavailable(exc) from None
+    except httpx.HTTPError as exc:
+        raise _unavailable(exc) from None
+    return True
+
+
+def write_waiting_schema(flow_run_id: str, form: type[Any]) -> None:
+    """Store the form's schema for the run's current wait, exactly as `suspend_flow_run` does.
+
+    Prefect writes the Suspended state and the schema in two requests; when the second one fails
+    (seen under load on SQLite: "database is locked"), the run waits but refuses every answer
+    with "Run input schema not found". Writing it afterwards makes the wait answerable again."""
+    from prefect.input.run_input import keyset_from_paused_state, run_input_subclass_from_type
+
+    try:
+        with get_client(sync_client=True) as client:
+            flow_run = client.read_flow_run(UUID(flow_run_id))
+            state = flow_run.state
+            if state is None or not state.is_paused():
+                raise Conflict("Forløbets flow-kørsel venter ikke på en opgave lige nu. Intet er ændret.")
+            keyset: Any = state.state_details.run_input_keyset or keyset_from_paused_state(state)
+        run_input_subclass_from_type(form).save(keyset, flow_run_id=UUID(flow_run_id))
+    except httpx.HTTPError as exc:
+        raise _unavailable(exc) from None
+
+
+def hand_back(flow_run_id: str, reason: str) -> None:
+    """Put a run that nobody executes any more back in the queue, to be run again from the top.
+
+    A run left Running/Pending by a runner that died is first marked Crashed (forced: nobody
+    else will), then proposed AwaitingRetry. Leaving a final state resets the run's pause keys
+    (Prefect's own rule, as "Retry" in the UI), so the replay can wait on the same task again;
+    the flow reads what was done from the app database and continues where it was."""
+    from prefect.states import AwaitingRetry, Crashed
+
+    try:
+        with get_client(sync_client=True) as client:
+            flow_run = client.read_flow_run(UUID(flow_run_id))
+            state = flow_run.state
+            if state is not None and not state.is_final():
+                client.set_flow_run_state(UUID(flow_run_id), Crashed(message=reason), force=True)
+            result: Any = client.set_flow_run_state(UUID(flow_run_id), AwaitingRetry(message=reason))
     except httpx.HTTPError as exc:
         raise _unavailable(exc) from None
     if result.status.value != "ACCEPT":
-        reason = getattr(result.details, "reason", "") or "ukendt årsag"
-        raise Conflict(f"Prefect afviste at genoptage forløbet: {reason}")
+        why = getattr(result.details, "reason", "") or "ukendt årsag"
+        raise Conflict(f"Prefect ville ikke sætte kørslen i kø igen: {why}")
+
+
+def resume_course_run(
+    flow_run_id: str, key: str, run_input: dict[str, Any], form: type[Any] | None = None
+) -> None:
+    """Resume the course run waiting on `key` with the (already validated) answer."""
+    state = run_state(flow_run_id)
+    if state.type != StateType.PAUSED.value or state.pause_key != key:
+        raise Conflict(_not_waiting_message(state))
+    result = _resume(flow_run_id, run_input)
+    reason = getattr(result.details, "reason", "") or ""
+    if result.status.value != "ACCEPT" and "schema not found" in reason and form is not None:
+        # The wait lost its schema (see write_waiting_schema): repair it and answer once more.
+        write_waiting_schema(flow_run_id, form)
+        result = _resume(flow_run_id, run_input)
+        reason = getattr(result.details, "reason", "") or ""
+    if result.status.value != "ACCEPT":
+        raise Conflict(
+            f"Prefect afviste at genoptage forløbet ({reason or 'ukendt årsag'}). Svaret er ikke gemt. "
+            "Kør 'forloeb doctor' for at se, hvad der er galt med forløbet."
+        )
+
+
+def _resume(flow_run_id: str, run_input: dict[str, Any]) -> Any:
+    try:
+        with get_client(sync_client=True) as client:
+            return client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
+    except httpx.HTTPError as exc:
+        raise _unavailable(exc) from None
+
+
+def _not_waiting_message(state: RunState) -> str:
+    if state.executing or state.type == StateType.SCHEDULED.value:
+        return (
+            "Forløbet er ved at gå videre (Prefect-kørslen er i gang) og venter ikke på denne opgave "
+            "lige nu. Prøv igen om et øjeblik. Sker det stadig efter to minutter, så kør 'forloeb "
+            "doctor'. Intet er ændret."
+        )
+    if state.waiting:
+        return f"Forløbet venter ikke på denne opgave lige nu, men på '{state.pause_key}'. Intet er ændret."
+    return (
+        f"Forløbets Prefect-kørsel er stoppet ({state.name}) og venter ikke på opgaver. Genoptag "
+        "forløbet med 'forloeb course resume' eller på siden Driftsstatus. Intet er ændret."
+    )
 
 
 # --- reminder runs (issue 4) ----------------------------------------------------------------

@@ -16,6 +16,7 @@ from prefect import task
 from prefect.cache_policies import INPUTS, RUN_ID, CachePolicy
 from prefect.context import TaskRunContext
 
+from core.faults import is_infrastructure
 from services import flow_steps
 
 
@@ -37,7 +38,27 @@ class TaskName(CachePolicy):
 ONCE_PER_RUN = INPUTS + RUN_ID + TaskName()
 """A finished task's result is reused for the same inputs, in the same flow run, by the same task:
 a replay after a resume returns it instead of doing the side effect again."""
-_task = task(persist_result=True, cache_policy=ONCE_PER_RUN, retries=2, retry_delay_seconds=[1, 5])
+
+
+def on_outage(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Retry a task only when it failed on an outage (database locked, Prefect API or mail server
+    not answering); a defect fails at once, so its reason is not buried under retries."""
+    try:
+        state.result()
+    except Exception as exc:
+        return is_infrastructure(exc)
+    return False
+
+
+OUTAGE_RETRIES: dict[str, Any] = {
+    "retries": 4,
+    "retry_delay_seconds": [1, 4, 15, 30],
+    "retry_jitter_factor": 0.2,
+    "retry_condition_fn": on_outage,
+}
+"""About 50 s of outage absorbed inside a step; longer ones end the run, and the lead runner puts
+it back (services.recovery) without the course ever being marked failed."""
+_task = task(persist_result=True, cache_policy=ONCE_PER_RUN, **OUTAGE_RETRIES)
 
 
 @_task

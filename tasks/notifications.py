@@ -2,7 +2,8 @@
 
 Same cache policy as the course tasks (`ONCE_PER_RUN`): a replayed flow returns finished sends from the
 cache, and the outbox keys make each message once even when a task runs again. Delivery retries
-with backoff inside `outbox.deliver`, so these tasks have no Prefect retries of their own.
+with backoff inside `outbox.deliver` (a failed mail is recorded, never a course failure); the
+tasks retry on outages (`OUTAGE_RETRIES`: the Prefect API scheduling reminder runs, the database).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from datetime import date
 from prefect import get_run_logger, task
 
 from notifications import compose, outbox
-from tasks.course import ONCE_PER_RUN
+from tasks.course import ONCE_PER_RUN, OUTAGE_RETRIES
 
-_task = task(persist_result=True, cache_policy=ONCE_PER_RUN)
+_task = task(persist_result=True, cache_policy=ONCE_PER_RUN, **OUTAGE_RETRIES)
 
 
 def _deliver_quietly(ids: list[int]) -> int:
