@@ -23,8 +23,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.errors import ForloebError, validation_messages
 from core.links import secret_key
-from dashboard import api, pages
+from dashboard import api
 from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired
+from dashboard.pages import (
+    accounts,
+    auth,
+    courses,
+    meetings,
+    municipalities,
+    municipality_links,
+    notifications,
+    overview,
+    tasks,
+)
 from dashboard.security import cookies_secure
 from dashboard.templating import render
 
@@ -162,7 +173,18 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     app.include_router(api.router)
-    app.include_router(pages.router)
+    for area in (
+        auth,
+        overview,
+        courses,
+        tasks,
+        municipality_links,
+        meetings,
+        notifications,
+        municipalities,
+        accounts,
+    ):
+        app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _install_handlers(app)
 

@@ -1,4 +1,8 @@
-"""Who is asking: session logins for pages, session or HTTP Basic for the API, CSRF checks."""
+"""Who is asking: session logins for pages, session or HTTP Basic for the API, CSRF checks.
+
+A page handler that takes a posted form declares `form: CheckedForm`: the body is read here on the
+event loop (reading it is async) and its CSRF token checked, so the handler itself is a plain
+`def` that FastAPI runs in its thread pool (database, Prefect, SMTP and argon2 block)."""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ import binascii
 import hashlib
 import hmac
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from core.links import secret_key
@@ -120,6 +124,22 @@ def check_csrf(request: Request, form: FormData) -> None:
     value = form.get(CSRF_FIELD)
     if not csrf_valid(request.session, value if isinstance(value, str) else None):
         raise CsrfFailed
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form body. Only reading it is async: the handler that uses it can be `def`."""
+    return await request.form()
+
+
+async def csrf_form(request: Request, form: Annotated[FormData, Depends(posted_form)]) -> FormData:
+    """The posted form once its CSRF token matches the session's (`CsrfFailed`: 403 otherwise).
+    Compares two strings in memory; nothing here blocks."""
+    check_csrf(request, form)
+    return form
+
+
+CheckedForm = Annotated[FormData, Depends(csrf_form)]
+"""A page handler's posted form, read and CSRF-checked before the handler runs."""
 
 
 def form_str(form: FormData | dict[str, Any], name: str) -> str:
