@@ -3,22 +3,18 @@ pages; errors are `application/problem+json` (see `dashboard.app`)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from core.clock import as_utc
-from core.settings import flow_run_url
+from core import settings
 from dashboard.deps import api_user
 from models.tables import CourseStatus, HumanTask
 from services import courses, outbox_admin, read_model
 from services.accounts import CurrentUser
-
-# SQLite hands timestamps back naive (they are stored as UTC): always answer with an offset.
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
-
+from services.read_model import UtcDatetime  # always with an offset (SQLite reads them naive)
 
 MAX_ID = 2**31 - 1
 CourseId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -48,26 +44,14 @@ router = APIRouter(
 ApiUser = Annotated[CurrentUser, Depends(api_user)]
 
 
-class CourseOut(BaseModel):
-    id: int
-    municipality: str
-    municipality_code: int
-    region: str
-    programme: str
-    programme_name: str
-    consultant: str
-    status: str
-    stage_key: str | None
-    stage_name: str | None
-    stage_position: int | None
-    stage_count: int
-    days_in_stage: int | None
-    next_meeting_at: UtcDatetime | None
-    open_tasks: int
-    overdue_tasks: int
-    start_date: date
-    flow_run_id: str | None
-    flow_run_url: str | None
+class CourseOut(read_model.OverviewRow):
+    """A course as the API shows it: every field of the read model's overview row (inherited, so
+    the API can never lose one) and the link to its Prefect flow run."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def flow_run_url(self) -> str | None:
+        return settings.flow_run_url(self.flow_run_id)
 
 
 class CourseList(BaseModel):
@@ -148,10 +132,7 @@ class NotificationList(BaseModel):
 
 
 def _course_out(row: read_model.OverviewRow) -> CourseOut:
-    return CourseOut(
-        **{k: getattr(row, k) for k in CourseOut.model_fields if k != "flow_run_url" and hasattr(row, k)},
-        flow_run_url=flow_run_url(row.flow_run_id),
-    )
+    return CourseOut.model_validate(row, from_attributes=True)
 
 
 def _task_out(task: HumanTask) -> TaskOut:

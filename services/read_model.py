@@ -10,18 +10,23 @@
 
 Paginated and filtered, a fixed number of queries whatever the number of courses (no N+1). A
 course whose programme version is unknown to this code still shows (with its stored keys).
-Writes go through `services.courses` and the other services."""
+Writes go through `services.courses` and the other services.
+
+`OverviewRow` is a pydantic model and the base of the JSON API's course model (`dashboard.api.
+CourseOut` derives from it, the Base/Public pattern): a field added or renamed here is added or
+renamed in the API and its OpenAPI schema, never silently dropped."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlmodel import col, select
 
-from core.clock import days_since, now, today
+from core.clock import as_utc, days_since, now, today
 from core.db import session_scope
 from core.errors import InvalidInput, NotFound
 from models.programmes import PROGRAMMES, ProgrammeDef, StageDef, latest_version, programme_keys
@@ -51,6 +56,9 @@ SORT_KEYS: tuple[str, ...] = (
     "status",
 )
 MAX_PAGE_SIZE = 200
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+"""A timestamp with its offset: SQLite hands them back naive (they are stored as UTC)."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +94,11 @@ class OverviewFilters:
         )
 
 
-@dataclass(frozen=True)
-class OverviewRow:
+class OverviewRow(BaseModel):
+    """One course in the overview (pages, `forloeb status`, and the base of the API's course)."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
     municipality: str
     municipality_code: int
@@ -101,7 +112,7 @@ class OverviewRow:
     stage_position: int | None
     stage_count: int
     days_in_stage: int | None
-    next_meeting_at: datetime | None
+    next_meeting_at: UtcDatetime | None
     next_meeting_title: str | None
     next_task_id: int | None
     next_task_title: str | None
