@@ -7,7 +7,9 @@
     ├── InvalidInput             a form that does not validate, bad options  (exit 2, HTTP 422)
     │   ├── AmbiguousMunicipality
     │   └── CprNumberFound       a CPR-like string in free text
-    └── OrchestratorUnavailable  the Prefect server does not answer          (exit 5, HTTP 503)
+    ├── OrchestratorUnavailable  the Prefect server does not answer          (exit 5, HTTP 503)
+    └── DatabaseTooNew           the app database was migrated by a newer    (exit 6, HTTP 503)
+                                 forloeb: refused, left untouched
 
 Each class carries its `exit_code` and `http_status`: the CLI maps an error to its exit code in
 one place (`forloeb.output.fail`), the web layer to problem+json / an error page in one place
@@ -63,6 +65,14 @@ class CprNumberFound(InvalidInput):
 
 class OrchestratorUnavailable(ForloebError):
     exit_code = 5
+    http_status = 503
+
+
+class DatabaseTooNew(ForloebError):
+    """The database's schema revision is unknown to this code (`models.schema`): a newer
+    forloeb migrated it. Nothing is written to it; update forloeb (or use the newer one)."""
+
+    exit_code = 6
     http_status = 503
 
 

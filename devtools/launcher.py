@@ -87,10 +87,16 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         os.environ.update({k: v for k, v in self.env().items() if k.startswith(("PREFECT_", "FORLOEB_"))})
 
-        from models.schema import create_tables
+        from core.errors import ForloebError
+        from models.schema import upgrade_to_head
         from services import municipalities
 
-        create_tables()
+        try:
+            schema = upgrade_to_head()
+        except ForloebError as error:
+            raise SystemExit(error.message) from None
+        if schema.changed:
+            _log(f"App-databasen er opdateret til skemaversion {schema.after}")
         count = municipalities.seed_municipalities(PROJECT_ROOT / "data" / "kommuner.csv")
         _log(f"App-database: {self.settings.resolved_database_url} ({count} kommuner)")
         self.start_mailbox()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from forloeb import course_commands, meeting_commands, notification_commands
+from forloeb import course_commands, db_commands, meeting_commands, notification_commands
 
 app = typer.Typer(
     help="Rådgivningsforløb for kommuner: start, følg og drive forløb fra kommandolinjen.",
@@ -20,6 +20,7 @@ app.add_typer(course_commands.task_app, name="task")
 app.add_typer(meeting_commands.meeting_app, name="meeting")
 app.add_typer(notification_commands.notifications_app, name="notifications")
 app.command("preview")(notification_commands.preview)
+app.add_typer(db_commands.db_app, name="db")
 
 
 def main() -> None:

@@ -25,7 +25,13 @@ def fail(error: ForloebError) -> typer.Exit:
 
 
 def ready() -> None:
-    """The app tables exist (cheap when they do)."""
-    from models.schema import create_tables
+    """The app database is at the code's schema revision (`models.schema`): one small query when
+    it is, a migration when it is behind, and a refusal (exit 6) when a newer forloeb migrated it."""
+    from models.schema import upgrade_to_head
 
-    create_tables()
+    try:
+        done = upgrade_to_head()
+    except ForloebError as error:
+        raise fail(error) from None
+    if done.changed:
+        err_console.print(f"Databasen er opdateret til skemaversion {done.after}.", highlight=False)
