@@ -9,19 +9,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from core.clock import format_local
 from core.errors import ForloebError
 from core.labels import label
-from core.settings import PROJECT_ROOT
 from forloeb.output import console, err_console, fail, ready
+from forloeb.table import Table
 
 if TYPE_CHECKING:
     from services.read_model import CourseDetail
 
-KOMMUNER_CSV = PROJECT_ROOT / "data" / "kommuner.csv"
 courses_app = typer.Typer()
+
+
+def _kommuner_csv() -> Path:
+    """data/kommuner.csv in the project (core.settings loads pydantic-settings: not at import)."""
+    from core.settings import PROJECT_ROOT
+
+    return PROJECT_ROOT / "data" / "kommuner.csv"
 
 
 @courses_app.command("kommuner")
@@ -34,10 +39,12 @@ def kommuner(
     from services import municipalities
 
     ready()
-    if not municipalities.list_municipalities():
-        count = municipalities.seed_municipalities(KOMMUNER_CSV)
-        err_console.print(f"Databasen havde ingen kommuner; {count} er nu indlæst fra {KOMMUNER_CSV.name}.")
     rows = municipalities.list_municipalities(search)
+    if not rows and not municipalities.list_municipalities():
+        csv_path = _kommuner_csv()
+        count = municipalities.seed_municipalities(csv_path)
+        err_console.print(f"Databasen havde ingen kommuner; {count} er nu indlæst fra {csv_path.name}.")
+        rows = municipalities.list_municipalities(search)
     table = Table("Kode", "Kommune", "Region", title=f"Kommuner ({len(rows)})")
     for row in rows:
         table.add_row(str(row.code), row.name, row.region)
@@ -254,5 +261,5 @@ def seed() -> None:
     from services import municipalities
 
     ready()
-    count = municipalities.seed_municipalities(KOMMUNER_CSV)
+    count = municipalities.seed_municipalities(_kommuner_csv())
     console.print(f"{count} kommuner indlæst.")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from core.clock import format_local
 from core.errors import ForloebError, InvalidInput
 from forloeb.output import console, err_console, ready
 from forloeb.output import fail as _fail
+from forloeb.table import Table
 
 _ready = ready
 

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import delete, func, select
 from typer.testing import CliRunner
 
 from core.db import session_scope
 from forloeb.cli import app
-from models.tables import AuditEvent, Course, HumanTask, TaskStatus
+from models.tables import AuditEvent, Course, HumanTask, Municipality, TaskStatus
 from services import read_model
 from tests.support.drive import answer_for, open_tasks, run_until_wait, state_of
 
@@ -39,6 +39,21 @@ def test_kommuner_lists_all_98_and_searches() -> None:
     assert code == 0 and "Kommuner (1)" in out and "751" in out
     code, out = forloeb("kommuner", "--search", "Nordjylland")
     assert code == 0 and "Kommuner (11)" in out
+
+
+def test_kommuner_on_an_empty_database_loads_them_and_says_so_on_stderr() -> None:
+    with session_scope() as session:
+        session.exec(delete(Municipality))
+    assert _count(Municipality) == 0
+    result = runner.invoke(app, ["kommuner", "--search", "aarhus"])
+    assert result.exit_code == 0
+    assert "Databasen havde ingen kommuner; 98 er nu indlæst fra kommuner.csv." in result.stderr
+    assert "indlæst" not in result.stdout
+    assert "Kommuner (1)" in result.stdout and "751" in result.stdout
+    assert _count(Municipality) == 98
+    # Loaded once: a search that finds nothing on a full table loads nothing and says nothing.
+    result = runner.invoke(app, ["kommuner", "--search", "Atlantis"])
+    assert result.exit_code == 0 and "Kommuner (0)" in result.stdout and result.stderr == ""
 
 
 def test_status_and_tasks_with_no_courses() -> None:
