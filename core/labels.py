@@ -6,27 +6,26 @@ from __future__ import annotations
 from typing import Any
 
 LABELS = {
-    # courses, stages, tasks, meetings
-    "starter": "Starter",
-    "aktiv": "Aktiv",
-    "afsluttet": "Afsluttet",
-    "fejlet": "Fejlet",
-    "annulleret": "Annulleret",
-    "planlagt": "Planlagt",
-    "igang": "I gang",
-    "aaben": "Åben",
-    "udfoert": "Udført",
-    "afholdt": "Afholdt",
-    "aflyst": "Aflyst",
-    # roles
+    # courses, stages, tasks, meetings, reminder runs (the stored codes are English)
+    "starting": "Starter",
+    "active": "Aktiv",
+    "completed": "Afsluttet",
+    "failed": "Fejlet",  # the outbox's 'failed' too
+    "cancelled": "Annulleret",
+    "planned": "Planlagt",
+    "scheduled": "Planlagt",
+    "done": "Afsluttet",
+    "open": "Åben",
+    "held": "Afholdt",
+    # roles: dashboard users; task assignees (from the programme definitions)
+    "consultant": "Konsulent",
+    "admin": "Administrator",
     "konsulent": "Konsulent",
     "kommune": "Kommune",
-    "admin": "Administrator",
     # outbox
     "pending": "Venter",
     "sending": "Sendes",
     "sent": "Sendt",
-    "failed": "Fejlet",
     # message purposes
     "moede_invitation": "Mødeinvitation",
     "moede_flyttet": "Møde flyttet",
@@ -41,7 +40,16 @@ LABELS = {
 }
 
 
+BY_KIND = {
+    # Where one code means different things, the enum's class picks the word.
+    ("StageStatus", "active"): "I gang",
+    ("TaskStatus", "completed"): "Udført",
+    ("MeetingStatus", "cancelled"): "Aflyst",
+}
+
+
 def label(value: Any) -> str:
-    """'aaben' -> 'Åben'; enums by their value; unknown values unchanged."""
+    """'open' -> 'Åben'; enums by their value (and their kind: a task 'completed' is 'Udført',
+    a course 'completed' is 'Afsluttet'); unknown values unchanged."""
     text = str(getattr(value, "value", value))
-    return LABELS.get(text, text)
+    return BY_KIND.get((type(value).__name__, text)) or LABELS.get(text, text)

@@ -21,7 +21,7 @@ def _ts(**kwargs: Any) -> Any:
 
 
 def _enum(enum_cls: type[StrEnum], default: StrEnum, *, index: bool = False) -> Any:
-    """Store an enum's *value* ('aktiv') as plain text. SQLModel's default stores the member's
+    """Store an enum's *value* ('active') as plain text. SQLModel's default stores the member's
     name ('ACTIVE') and a native PostgreSQL enum type, which SQL written with values (the partial
     index below, reports, other tools) would not match."""
     return Field(
@@ -37,32 +37,33 @@ def _enum(enum_cls: type[StrEnum], default: StrEnum, *, index: bool = False) -> 
     )
 
 
+# Stored codes are English; the Danish words people read are in `core.labels`.
 class CourseStatus(StrEnum):
-    STARTING = "starter"
-    ACTIVE = "aktiv"
-    COMPLETED = "afsluttet"
-    FAILED = "fejlet"
-    CANCELLED = "annulleret"
+    STARTING = "starting"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 ACTIVE_STATUSES = (CourseStatus.STARTING, CourseStatus.ACTIVE)
 
 
 class StageStatus(StrEnum):
-    PLANNED = "planlagt"
-    ACTIVE = "igang"
-    DONE = "afsluttet"
+    PLANNED = "planned"
+    ACTIVE = "active"
+    DONE = "done"
 
 
 class TaskStatus(StrEnum):
-    OPEN = "aaben"
-    COMPLETED = "udfoert"
+    OPEN = "open"
+    COMPLETED = "completed"
 
 
 class MeetingStatus(StrEnum):
-    PLANNED = "planlagt"
-    HELD = "afholdt"
-    CANCELLED = "aflyst"
+    PLANNED = "planned"
+    HELD = "held"
+    CANCELLED = "cancelled"
 
 
 class Municipality(SQLModel, table=True):
@@ -80,8 +81,8 @@ class Course(SQLModel, table=True):
             "municipality_code",
             "programme",
             unique=True,
-            sqlite_where=text("status IN ('starter', 'aktiv')"),
-            postgresql_where=text("status IN ('starter', 'aktiv')"),
+            sqlite_where=text("status IN ('starting', 'active')"),
+            postgresql_where=text("status IN ('starting', 'active')"),
         ),
     )
 
@@ -183,7 +184,7 @@ class AuditEvent(SQLModel, table=True):
 
 
 class UserRole(StrEnum):
-    CONSULTANT = "konsulent"
+    CONSULTANT = "consultant"
     ADMIN = "admin"
 
 
@@ -193,7 +194,7 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(index=True, unique=True)
     display_name: str
-    role: UserRole = Field(default=UserRole.CONSULTANT)
+    role: UserRole = _enum(UserRole, UserRole.CONSULTANT)
     password_hash: str
     active: bool = True
 
@@ -204,8 +205,8 @@ Index(
     "ix_humantask_open_course_due",
     HumanTask.__table__.c.course_id,  # type: ignore[attr-defined]
     HumanTask.__table__.c.due_date,  # type: ignore[attr-defined]
-    sqlite_where=text("status = 'aaben'"),
-    postgresql_where=text("status = 'aaben'"),
+    sqlite_where=text("status = 'open'"),
+    postgresql_where=text("status = 'open'"),
 )
 Index(
     "ix_meeting_course_status_at",
@@ -255,8 +256,8 @@ class Notification(SQLModel, table=True):
 
 
 class ReminderRunStatus(StrEnum):
-    SCHEDULED = "planlagt"
-    CANCELLED = "annulleret"
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
 
 
 class ReminderRun(SQLModel, table=True):

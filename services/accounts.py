@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from core.db import session_scope
 from core.errors import Conflict, InvalidInput, NotFound
+from core.labels import label
 from core.settings import get_settings
 from models.tables import User, UserRole
 from services.audit import audit
@@ -153,7 +154,7 @@ def create_user(username: str, display_name: str, role: UserRole, password: str,
                 actor=actor,
                 action="bruger oprettet",
                 course_id=None,
-                detail=f"{username} ({role.value})",
+                detail=f"{username} ({label(role).lower()})",
             )
     except IntegrityError:
         raise Conflict(f"Brugernavnet '{username}' findes allerede.") from None

@@ -18,6 +18,7 @@ from core import names
 from core.clock import as_utc, local_to_utc, now
 from core.db import session_scope
 from core.errors import Conflict, InvalidInput, NotFound
+from core.labels import label
 from core.workdays import holiday_name, is_working_day
 from models.programmes import MEETING_TITLES
 from models.tables import ACTIVE_STATUSES, Course, Meeting, MeetingStatus, ReminderRun, ReminderRunStatus
@@ -62,7 +63,7 @@ def _planned(meeting: Meeting | None, meeting_id: int) -> Meeting:
         raise NotFound(f"Mødet {meeting_id} findes ikke.")
     if meeting.status != MeetingStatus.PLANNED:
         raise Conflict(
-            f"Mødet {meeting_id} ('{meeting.title}') er {meeting.status.value} og kan ikke ændres."
+            f"Mødet {meeting_id} ('{meeting.title}') er {label(meeting.status).lower()} og kan ikke ændres."
         )
     return meeting
 
@@ -91,7 +92,9 @@ def plan_meeting(course_id: int, kind: str, at: datetime, place: str, *, actor: 
         if course is None:
             raise NotFound(f"Forløb {course_id} findes ikke.")
         if course.status not in ACTIVE_STATUSES:
-            raise Conflict(f"Forløb {course_id} er {course.status.value}; der kan ikke planlægges møder.")
+            raise Conflict(
+                f"Forløb {course_id} er {label(course.status).lower()}; der kan ikke planlægges møder."
+            )
         count = len(list(session.exec(select(Meeting.id).where(Meeting.course_id == course_id))))
         key = f"{kind}-m{count + 1}"
         meeting = Meeting(

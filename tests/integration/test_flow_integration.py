@@ -8,7 +8,17 @@ import pytest
 from sqlmodel import select
 
 from core.db import session_scope
-from models.tables import AuditEvent, Course, HumanTask, Meeting, StageRun
+from models.tables import (
+    AuditEvent,
+    Course,
+    CourseStatus,
+    HumanTask,
+    Meeting,
+    MeetingStatus,
+    StageRun,
+    StageStatus,
+    TaskStatus,
+)
 from services import courses, flow_steps, read_model
 from tests.support.drive import answer_for, open_tasks, run_until_wait, state_of
 
@@ -43,14 +53,14 @@ def test_course_runs_through_all_stages() -> None:
     assert "ledersparring-afholdt-1" in seen_keys and "ledersparring-afholdt-2" not in seen_keys
     with session_scope() as session:
         stages = list(session.exec(select(StageRun).where(StageRun.course_id == course.id)))
-        assert len(stages) == 11 and all(s.status == "afsluttet" for s in stages)
+        assert len(stages) == 11 and all(s.status == StageStatus.DONE for s in stages)
         assert all(s.actual_start and s.actual_end for s in stages)
         final = session.get(Course, course.id)
-        assert final is not None and final.status == "afsluttet"
+        assert final is not None and final.status == CourseStatus.COMPLETED
         revisit = session.exec(select(Meeting).where(Meeting.kind == "genbesoeg")).one()
         # Closing meeting Monday 2 March 2026 + 6 months = Wednesday 2 September 2026.
         assert revisit.planned_at.date() == date(2026, 9, 2)
-        assert revisit.status == "afholdt"
+        assert revisit.status == MeetingStatus.HELD
         events = list(session.exec(select(AuditEvent).where(AuditEvent.course_id == course.id)))
         stage_begins = [e for e in events if e.action == "fase startet"]
         assert len(stage_begins) == 11
@@ -130,20 +140,20 @@ def test_restart_after_a_crash_between_two_tasks_duplicates_nothing(monkeypatch:
     monkeypatch.setattr(flow_steps, "begin_stage", crash)
     run = run_until_wait(course.flow_run_id)
     assert run.state is not None and run.state.name == "Failed"
-    assert read_model.get_course(course.id).status == "fejlet"
+    assert read_model.get_course(course.id).status == CourseStatus.FAILED
 
     monkeypatch.setattr(flow_steps, "begin_stage", real_begin)
     with get_client(sync_client=True) as client:  # what "Retry" in the Prefect UI does
         client.set_flow_run_state(UUID(course.flow_run_id), Scheduled(), force=True)
     run_until_wait(course.flow_run_id)
     assert state_of(course.flow_run_id) == ("Suspended", "samarbejdsaftale")
-    assert read_model.get_course(course.id).status == "aktiv"
+    assert read_model.get_course(course.id).status == CourseStatus.ACTIVE
     with session_scope() as session:
         stages = list(session.exec(select(StageRun).where(StageRun.course_id == course.id)))
         tasks = list(session.exec(select(HumanTask).where(HumanTask.course_id == course.id)))
         events = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.course_id == course.id))]
     assert len(stages) == 11
-    assert [s.status for s in stages[:2]] == ["afsluttet", "igang"]
+    assert [s.status for s in stages[:2]] == [StageStatus.DONE, StageStatus.ACTIVE]
     assert sorted(t.key for t in tasks) == ["behovsafklaring", "samarbejdsaftale"]
     assert events.count("fase startet") == 2 and events.count("fase afsluttet") == 1
     assert events.count("opgave oprettet") == 2
@@ -163,5 +173,5 @@ def test_answer_given_in_the_prefect_ui_is_recorded() -> None:
     run_until_wait(course.flow_run_id)
     with session_scope() as session:
         task = session.exec(select(HumanTask).where(HumanTask.key == "behovsafklaring")).one()
-    assert task.status == "udfoert" and task.completed_by == "prefect-ui" and task.applied
+    assert task.status == TaskStatus.COMPLETED and task.completed_by == "prefect-ui" and task.applied
     assert task.answer is not None and task.answer["fokus"] == "Opsporing og håndtering af underretninger"

@@ -1,7 +1,8 @@
 """Schema migrations (models/migrations), on SQLite and on PostgreSQL (127.0.0.1:5432, a throw-away
 database per test, skipped where the machine has none):
 
-(a) a database at the baseline, filled with every kind of row, upgraded to head: every row intact;
+(a) a database at the baseline, filled with every kind of row, upgraded to head: every row intact,
+    status and role codes translated; and back down again;
 (b) the models and the migrations agree (autogenerate finds nothing; same index definitions);
 (c) a database stamped by a newer forloeb is refused with a clear message and left untouched.
 """
@@ -53,6 +54,24 @@ from services import read_model
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ROOT = Path(__file__).resolve().parents[2]
 FUTURE = "9999_from_a_newer_forloeb"
+
+# What 0002_english_codes must do to each stored code (written out here, not imported).
+TRANSLATED = {
+    "course": {
+        "status": {
+            "starter": "starting",
+            "aktiv": "active",
+            "afsluttet": "completed",
+            "fejlet": "failed",
+            "annulleret": "cancelled",
+        }
+    },
+    "stagerun": {"status": {"planlagt": "planned", "igang": "active", "afsluttet": "done"}},
+    "humantask": {"status": {"aaben": "open", "udfoert": "completed"}},
+    "meeting": {"status": {"planlagt": "planned", "afholdt": "held", "aflyst": "cancelled"}},
+    "reminderrun": {"status": {"planlagt": "scheduled", "annulleret": "cancelled"}},
+    "user": {"role": {"CONSULTANT": "consultant", "ADMIN": "admin"}},
+}
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -222,6 +241,14 @@ def _rows(connection: Connection) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def _translated(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    out = {}
+    for table, table_rows in rows.items():
+        codes = TRANSLATED.get(table, {})
+        out[table] = [{k: codes[k][v] if k in codes else v for k, v in row.items()} for row in table_rows]
+    return out
+
+
 def _index_names(table: str) -> set[str]:
     with db.get_engine().connect() as connection:
         return {str(index["name"]) for index in inspect(connection).get_indexes(table)}
@@ -249,7 +276,7 @@ def test_filled_baseline_database_is_upgraded_with_every_row_intact(empty_db: st
     assert schema.current_revision() == schema.HEAD
     with engine.connect() as connection:
         after = _rows(connection)
-    assert after == before
+    assert after == _translated(before)
     assert "ix_course_stage_since" in _index_names("course")
 
     # The models read every row back, as the enums the code compares with.
@@ -293,6 +320,14 @@ def test_filled_baseline_database_is_upgraded_with_every_row_intact(empty_db: st
         )  # fmt: skip
         session.commit()
 
+    # And back: the downgrade restores exactly what the baseline held.
+    with engine.connect() as connection:
+        command.downgrade(schema.alembic_config(connection), schema.BASELINE)
+        connection.commit()
+    with engine.connect() as connection:
+        assert _rows(connection) == before
+    assert schema.current_revision() == schema.BASELINE
+
 
 # --- (b) the models and the migrations agree ------------------------------------------------
 
@@ -332,8 +367,8 @@ def test_migrations_and_models_agree(empty_db: str, tmp_path: Path) -> None:
             created = _index_definitions(connection)
     assert migrated == created
     open_tasks, active_courses = migrated["ix_humantask_open_course_due"], migrated["uq_course_active"]
-    assert "WHERE" in open_tasks and "'aaben'" in open_tasks
-    assert "'starter'" in active_courses and "'aktiv'" in active_courses
+    assert "WHERE" in open_tasks and "'open'" in open_tasks
+    assert "'starting'" in active_courses and "'active'" in active_courses
     assert schema.current_revision() == schema.HEAD
 
 
@@ -404,7 +439,7 @@ def _fill_at_head(connection: Connection) -> None:
     connection.execute(
         text(
             "INSERT INTO course (uid, municipality_code, programme, programme_version, consultant, "
-            "start_date, status, created_at) VALUES ('u1', 101, 'p', 1, 'K A', '2026-01-05', 'aktiv', "
+            "start_date, status, created_at) VALUES ('u1', 101, 'p', 1, 'K A', '2026-01-05', 'active', "
             "'2026-01-05 09:00:00+00:00')"
         )
     )
@@ -419,6 +454,15 @@ def test_cli_db_current_and_upgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert code == 0 and f"Skemaversion: {schema.HEAD} (den nyeste)" in out
     code, out = forloeb("db", "upgrade")
     assert code == 0 and f"allerede på den nyeste skemaversion ({schema.HEAD})" in out
+
+    # A database at the baseline: behind, then upgraded.
+    _use(f"sqlite:///{tmp_path / 'old.db'}", monkeypatch)
+    _at_baseline("stamped")
+    code, out = forloeb("db", "current")
+    assert code == 0 and f"Skemaversion: {schema.BASELINE}; den nyeste er {schema.HEAD}" in out
+    code, out = forloeb("db", "upgrade")
+    assert code == 0 and f"Databasen er opdateret fra {schema.BASELINE} til {schema.HEAD}" in out
+    assert forloeb("db", "current")[1].count("(den nyeste)") == 1
 
     # One made by create_all before migrations: adopted, and any command does it by itself.
     _use(f"sqlite:///{tmp_path / 'unversioned.db'}", monkeypatch)

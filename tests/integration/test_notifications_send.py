@@ -12,7 +12,7 @@ from sqlmodel import select
 from core.clock import frozen
 from core.db import session_scope
 from core.errors import Conflict
-from models.tables import Meeting, Notification
+from models.tables import Meeting, MeetingStatus, Notification
 from notifications import compose, outbox
 from tests.support.factories import CONSULTANT, LEADER, make_course
 from tests.support.mail import SmtpServer
@@ -105,7 +105,7 @@ def test_move_and_cancel_ics_keep_uid_and_raise_sequence(smtp: SmtpServer) -> No
         meeting = session.get(Meeting, meeting_id)
         assert meeting is not None
         meeting.version = 3
-        meeting.status = "aflyst"  # type: ignore[assignment]
+        meeting.status = MeetingStatus.CANCELLED
         session.add(meeting)
     _deliver_all(compose.enqueue_meeting_message(meeting_id, "moede_aflyst"))
     moved, cancelled = smtp.mailbox.to(LEADER)

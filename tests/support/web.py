@@ -11,7 +11,7 @@ from sqlmodel import select
 from core.clock import today
 from core.db import session_scope
 from dashboard.app import create_app
-from models.tables import Course, CourseStatus, HumanTask, UserRole
+from models.tables import Course, CourseStatus, HumanTask, TaskStatus, UserRole
 from services import flow_steps
 from services.accounts import create_user
 
@@ -92,6 +92,6 @@ def open_tasks(course_id: int) -> list[HumanTask]:
     with session_scope() as session:
         return list(
             session.exec(
-                select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.status == "aaben")
+                select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.status == TaskStatus.OPEN)
             )
         )

@@ -37,7 +37,7 @@ def test_start_drive_and_complete_through_the_api(api) -> None:  # type: ignore[
     detail = api.get(f"/api/courses/{course['id']}").json()
     assert detail["course"]["stage_key"] == "behovsafklaring"
     assert len(detail["stages"]) == 11
-    (task,) = [t for t in detail["tasks"] if t["status"] == "aaben"]
+    (task,) = [t for t in detail["tasks"] if t["status"] == "open"]
     assert task["kind"] == "behovsafklaring"
 
     bad = api.post(f"/api/tasks/{task['id']}/complete", json={"answer": {"formoede_dato": "i morgen"}})
@@ -47,11 +47,11 @@ def test_start_drive_and_complete_through_the_api(api) -> None:  # type: ignore[
     assert problem["status"] == 422 and problem["detail"].startswith("Formularen er ikke gyldig")
     assert any(e.startswith("fokus:") for e in problem["errors"])
     assert any(e.startswith("formoede_dato:") for e in problem["errors"])
-    assert api.get(f"/api/tasks/{task['id']}").json()["status"] == "aaben"
+    assert api.get(f"/api/tasks/{task['id']}").json()["status"] == "open"
 
     done = api.post(f"/api/tasks/{task['id']}/complete", json={"answer": answer_for("behovsafklaring")})
     assert done.status_code == 200, done.text
-    assert done.json()["status"] == "udfoert" and done.json()["completed_by"] == "kk"
+    assert done.json()["status"] == "completed" and done.json()["completed_by"] == "kk"
     again = api.post(f"/api/tasks/{task['id']}/complete", json={"answer": answer_for("behovsafklaring")})
     assert again.status_code == 409 and "allerede udført" in again.json()["detail"]
 

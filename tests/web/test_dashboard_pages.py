@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from core.db import get_engine, session_scope
-from models.tables import AuditEvent, Notification, UserRole
+from models.tables import AuditEvent, Notification, TaskStatus, UserRole
 from services import read_model
 from services.accounts import list_users
 from tests.support.web import client, csrf_from, logged_in, seed_course
@@ -230,7 +230,7 @@ def test_admin_manages_consultants_and_the_change_is_audited() -> None:
         data={
             "username": "ny",
             "display_name": "Ny Konsulent",
-            "role": "konsulent",
+            "role": "consultant",
             "password": "langt-nok-kodeord",
             "csrf_token": token,
         },
@@ -242,7 +242,7 @@ def test_admin_manages_consultants_and_the_change_is_audited() -> None:
         data={
             "username": "kort",
             "display_name": "K",
-            "role": "konsulent",
+            "role": "consultant",
             "password": "kort",
             "csrf_token": token,
         },
@@ -279,7 +279,7 @@ def test_task_form_is_generated_and_shows_errors_next_to_fields() -> None:
     assert response.status_code == 422
     assert 'id="err-medlemmer.0.rolle"' in response.text
     (still_open,) = open_tasks(course_id)
-    assert still_open.status == "aaben"
+    assert still_open.status == TaskStatus.OPEN
 
 
 def test_front_page_answers_200_for_the_launcher_and_demo_admin_can_log_in() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from core.links import TaskLink, read_task_token
 from core.settings import get_settings
+from models.tables import StageStatus
 from notifications.render import danish_date
 from services import courses, read_model
 from tests.support.drive import answer_for, open_tasks, run_until_wait
@@ -91,4 +92,4 @@ def test_municipality_answers_through_the_link_it_was_mailed_without_an_account(
     assert anonymous.get(f"/k/{token}").status_code == 410
     run_until_wait(course.flow_run_id)
     stages = {s.stage_key: s.status for s in read_model.course_detail(course.id).stages}
-    assert stages["arbejdsgruppe"] == "afsluttet" and stages["dataindsamling"] == "igang"
+    assert stages["arbejdsgruppe"] == StageStatus.DONE and stages["dataindsamling"] == StageStatus.ACTIVE
