@@ -8,7 +8,7 @@
     │   ├── AmbiguousMunicipality
     │   └── CprNumberFound       a CPR-like string in free text
     ├── OrchestratorUnavailable  the Prefect server does not answer          (exit 5, HTTP 503)
-    └── DatabaseTooNew           the app database was migrated by a newer    (exit 6, HTTP 503)
+    └── DatabaseTooNew           the app database was migrated by a newer    (exit 7, HTTP 503)
                                  forloeb: refused, left untouched
 
 Each class carries its `exit_code` and `http_status`: the CLI maps an error to its exit code in
@@ -70,9 +70,10 @@ class OrchestratorUnavailable(ForloebError):
 
 class DatabaseTooNew(ForloebError):
     """The database's schema revision is unknown to this code (`models.schema`): a newer
-    forloeb migrated it. Nothing is written to it; update forloeb (or use the newer one)."""
+    forloeb migrated it. Nothing is written to it; update forloeb (or use the newer one).
+    (Exit 6 is taken: `forloeb notifications retry` when a send fails again.)"""
 
-    exit_code = 6
+    exit_code = 7
     http_status = 503
 
 

@@ -25,8 +25,8 @@ def fail(error: ForloebError) -> typer.Exit:
 
 
 def ready() -> None:
-    """The app database is at the code's schema revision (`models.schema`): one small query when
-    it is, a migration when it is behind, and a refusal (exit 6) when a newer forloeb migrated it."""
+    """The app database is at the code's schema revision (`models.schema`): two small queries when
+    it is, a migration when it is behind, and a refusal (exit 7) when a newer forloeb migrated it."""
     from models.schema import upgrade_to_head
 
     try:

@@ -5,7 +5,7 @@ is configured in code by `alembic_config`). Everything that opens the app databa
 `upgrade_to_head` first: every `forloeb` command (`forloeb.output.ready`), `forloeb db upgrade`
 and the `make run` launcher.
 
-- A database at `HEAD` costs one small query, without importing Alembic (the CLI starts fast).
+- A database at `HEAD` costs two small queries, without importing Alembic (the CLI starts fast).
 - An empty database gets every revision; one made by `create_all` before migrations existed
   (tables, no `alembic_version`) is adopted by the baseline revision, then migrated.
 - A database at a revision this code does not know was migrated by a newer forloeb: it is refused
@@ -156,11 +156,17 @@ def _lock(connection: Connection) -> None:
 
 def _revision_command(message: str) -> None:
     """`python -m models.schema revision "message"`: autogenerate the next revision against the
-    database `FORLOEB_DATABASE_URL` names, after bringing it to head."""
+    database `FORLOEB_DATABASE_URL` names, after bringing it to head. Ids count up from `HEAD`
+    (`0003_what_changed` in `versions/r0003_what_changed.py`)."""
+    import re
+
     from alembic import command
 
     upgrade_to_head()
-    command.revision(alembic_config(), message=message, autogenerate=True)
+    slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40]
+    config = alembic_config()
+    config.set_main_option("file_template", "r%%(rev)s")
+    command.revision(config, message=message, autogenerate=True, rev_id=f"{int(HEAD[:4]) + 1:04d}_{slug}")
 
 
 if __name__ == "__main__":
