@@ -39,6 +39,7 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("FORLOEB_SMTP_URL", "mailto://127.0.0.1:9?from=forloeb@localhost")
     monkeypatch.setenv("FORLOEB_SEND_BACKOFF_SECONDS", "0")
     get_settings.cache_clear()
+    # The quick way: create_all + stamped at head (test_migrations.py proves the migrations agree).
     schema.create_tables()
     municipalities.seed_municipalities(KOMMUNER)
     yield tmp_path
