@@ -31,6 +31,7 @@ import re
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -577,21 +578,26 @@ def run_concurrent(args: argparse.Namespace) -> None:
     print(table)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite"
     title = f'the overview while "Send igen" waits on a slow mail server ({date.today().isoformat()})'
-    section = f"""{LOAD_MARKER}: {title}
-
-`python bench/dashboard.py --concurrent --against {args.against}` on {machine}. A real uvicorn
-server (one process, as `make run` starts it) over HTTP on {args.courses:,} courses; {args.readers} httpx
-clients, each logged in, load `/oversigt` for {args.duration:.0f} s, pausing {args.think:g} s on average
-between loads (exponential, so they do not click in step),
-first idle, then while {args.posters} other clients keep pressing "Send igen" on failed notifications: a
-form POST whose handler sends the mail synchronously (notifications.outbox -> Apprise SMTP) to an
-aiosmtpd server that accepts each message only after {args.smtp_delay:g} s. Latency is measured by the
-clients (wall clock, request to full response). "before" is the commit checked out into a temporary
-git worktree and served the same way. The bench and the server share the machine's cores with
-whatever else runs.
-
-{table}
-"""
+    pause = (
+        f"pausing {args.think:g} s on average between loads (exponential, so they do not click in step)"
+        if args.think > 0
+        else "with no pause between loads (the server saturated)"
+    )
+    command = f"python bench/dashboard.py --concurrent --against {args.against}"
+    if args.think != 0.5 or args.duration != 30:
+        command += f" --think {args.think:g} --duration {args.duration:g}"
+    text = (
+        f"`{command}` on {machine}. A real uvicorn server (one process, as `make run` starts it) "
+        f"over HTTP on {args.courses:,} courses; {args.readers} httpx clients, each logged in, load "
+        f"`/oversigt` for {args.duration:g} s, {pause}: first idle, then while {args.posters} other "
+        'clients keep pressing "Send igen" on failed notifications, a form POST whose handler sends '
+        "the mail synchronously (notifications.outbox -> Apprise SMTP) to an aiosmtpd server that "
+        f"accepts each message only after {args.smtp_delay:g} s. Latency is measured by the clients "
+        '(wall clock, request to full response). "before" is that commit checked out into a '
+        "temporary git worktree and served the same way. The bench and the server share the "
+        "machine's cores with whatever else runs."
+    )
+    section = f"{LOAD_MARKER}: {title}\n\n{textwrap.fill(text, 100)}\n\n{table}\n"
     existing = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Dashboard benchmark\n"
     RESULTS.write_text(existing.rstrip("\n") + "\n" + section, encoding="utf-8")
 
