@@ -9,8 +9,12 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
 
+# Bytecode compiled once here (uv does not by default): where Python may not write __pycache__
+# (PYTHONDONTWRITEBYTECODE, as in containers and sandboxes), every `forloeb` command would
+# otherwise compile SQLAlchemy, pydantic, typer and the project from source: ~1 s each (bench/cli.py).
 install: $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
+	$(UV) run --frozen python -m compileall -q core models notifications services tasks flows deployments forloeb dashboard devtools
 
 lint: install
 	$(UV) run --frozen ruff check .
@@ -34,6 +38,7 @@ run: install
 bench: install
 	$(UV) run --frozen python bench/resume_latency.py
 	$(UV) run --frozen python bench/dashboard.py
+	$(UV) run --frozen python bench/cli.py
 
 clean:
 	rm -rf .forloeb .pytest_cache .mypy_cache .ruff_cache

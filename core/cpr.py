@@ -10,15 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from stdnum.dk import cpr as stdnum_cpr
-from stdnum.exceptions import ValidationError
-
 # Digits on both sides are excluded, so longer numbers (account numbers, 8-digit phone
 # numbers with a prefix) do not produce a match in their middle.
 _CANDIDATE = re.compile(r"(?<![\d])(\d{6})[-/ ]?(\d{4})(?![\d])")
 
 
 def _is_valid_cpr(digits: str) -> bool:
+    # Imported here: every command that reads the database loads the forms (models.forms), and
+    # few of them check a CPR number.
+    from stdnum.dk import cpr as stdnum_cpr
+    from stdnum.exceptions import ValidationError
+
     try:
         stdnum_cpr.get_birth_date(digits)
     except (ValidationError, ValueError):
