@@ -29,7 +29,9 @@ import importlib
 import logging
 import os
 import signal
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack, suppress
@@ -37,7 +39,7 @@ from datetime import UTC, datetime
 from functools import partial
 from types import FrameType
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -65,6 +67,15 @@ class RunnerSettings(BaseSettings):
 
     shutdown_grace_seconds: float = 60.0
     """On Ctrl-C/SIGTERM: how long running runs get to reach their next wait or their end."""
+
+    repair: bool = True
+    """Keep a heartbeat in the app database and, when leading, repair orphaned runs by itself."""
+
+    heartbeat_seconds: float = 10.0
+    """How often the runner records in the app database that it is alive and which runs it has."""
+
+    repair_seconds: float = 15.0
+    """How often the lead runner (the oldest live one) repairs orphaned runs and lost waits."""
 
 
 def _due_filter(deployment_ids: list[UUID], now: datetime) -> dict[str, Any]:
@@ -150,6 +161,8 @@ class WarmRunner:
         self._exit_stack = ExitStack()
         self._client: SyncPrefectClient | None = None
         self._last_ready: datetime | None = None
+        self.runner_id = f"{socket.gethostname()}-{os.getpid()}-{uuid4().hex[:6]}"
+        self._keeper: threading.Thread | None = None
 
     # --- polling and claiming -------------------------------------------------------------
 
@@ -300,6 +313,55 @@ class WarmRunner:
             except Exception:
                 logger.exception("on_crashed hook %r of flow run %s failed", hook, flow_run_id)
 
+    # --- heartbeat and repair -------------------------------------------------------------
+
+    def start_keeper(self, heartbeat_seconds: float = 10.0, repair_seconds: float = 15.0) -> None:
+        """A daemon thread: a heartbeat every `heartbeat_seconds`; the lead runner also repairs."""
+        self._beat_every, self._repair_every = heartbeat_seconds, repair_seconds
+        self._keeper = threading.Thread(
+            target=self._context.copy().run, args=(self._keep,), name="forloeb-keeper", daemon=True
+        )
+        self._keeper.start()
+
+    def heartbeat(self) -> bool:
+        """Record this runner as alive with the runs it executes; True when it leads."""
+        from services import recovery
+
+        running = [str(run_id) for run_id in self.in_flight()]
+        return recovery.runner_heartbeat(self.runner_id, socket.gethostname(), os.getpid(), running)
+
+    def repair_once(self) -> int:
+        """Repair what needs no person (orphaned runs, lost schemas, undelivered answers)."""
+        from services import recovery
+
+        repaired = recovery.repair_automatically(actor=f"runner {self.runner_id}")
+        for finding, outcome in repaired:
+            logger.warning("Repaired course %s (%s): %s", finding.course_id, finding.kind, outcome)
+        return len(repaired)
+
+    def _keep(self) -> None:
+        last_repair = 0.0
+        while not self.stopping:
+            try:
+                leading = self.heartbeat()
+                if leading and time.monotonic() - last_repair >= self._repair_every:
+                    last_repair = time.monotonic()
+                    self.repair_once()
+            except Exception as exc:  # the app DB or Prefect may be down: try again later
+                logger.warning("Heartbeat/repair failed (%r); trying again", exc)
+            self._stop.wait(self._beat_every)
+
+    def _stop_keeper(self) -> None:
+        from services import recovery
+
+        if self._keeper is None:
+            return
+        self._keeper.join(timeout=5)
+        try:
+            recovery.runner_stopped(self.runner_id)
+        except Exception:
+            logger.warning("Could not remove this runner's heartbeat (it expires by itself)")
+
     # --- running and stopping -------------------------------------------------------------
 
     def serve_forever(self) -> None:
@@ -351,8 +413,10 @@ class WarmRunner:
         left = self.in_flight()
         if left:
             self._context.copy().run(self._reschedule, left)
+            self._context.copy().run(self._stop_keeper)
             return False
         self._pool.shutdown(wait=True)
+        self._context.copy().run(self._stop_keeper)
         self._exit_stack.close()
         return True
 
@@ -381,6 +445,8 @@ def main() -> None:
 
     flows = register(all_deployments())
     runner = WarmRunner(flows, poll_seconds=settings.poll_seconds, max_workers=settings.max_workers)
+    if settings.repair:
+        runner.start_keeper(settings.heartbeat_seconds, settings.repair_seconds)
 
     def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
         runner.request_stop()

@@ -281,3 +281,21 @@ class ConsultantPreference(SQLModel, table=True):
     email: str | None = None
     stage_summary: bool = False
     """Send a short mail to the consultant each time one of their courses changes stage."""
+
+
+# --- operations (issue 10) ------------------------------------------------------------------
+
+
+class RunnerProcess(SQLModel, table=True):
+    """A live runner: renewed every few seconds with the flow runs it executes. A run that is
+    Running or Pending in Prefect but held by no live runner was orphaned (its runner was killed)
+    and is handed back by the lead runner (`services.recovery`)."""
+
+    id: str = Field(primary_key=True, max_length=100)
+    """host-pid-random, new at each start."""
+    host: str
+    pid: int
+    started_at: datetime = _ts(nullable=False)
+    seen_at: datetime = _ts(nullable=False)
+    running: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Flow run ids this runner executes right now."""
