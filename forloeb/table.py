@@ -6,10 +6,11 @@ courses (9,000 cells) spent ~0.45 s drawing its table. `Table` here takes what t
 (column headers, an optional title, rows of strings), computes the column widths with rich's own
 rules, and draws the *plain* cells (one line of single-width characters, no markup, no emoji
 code) with string operations, wrapping and cropping them the way rich does. Every other cell
-(markup such as `[red]...[/]`, `:emoji:` codes, line breaks, wide characters), the header row and
-the title go through rich itself. The output is the same text, styles and box characters as rich's
-table (tests/unit/test_cli_table.py draws both on random tables at many widths and compares);
-a width too narrow for the table is left to rich entirely.
+(markup such as `[red]...[/]`, `:emoji:` codes, line breaks, wide characters) becomes rich's Text:
+drawn by its own `render` when it fits on one line, by rich's cell layout when it must wrap; the
+header row and the title go through rich too. The output is the same text, styles and box
+characters as rich's table (tests/unit/test_cli_table.py draws both on random tables at many
+widths, with and without colour, and compares); a width too narrow for the table is left to rich.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def _body_row(
     rendered = [
         [[Segment(f" {line} ")] for line in _wrap_plain(cell, width - 2)]
         if isinstance(cell, str)
-        else _rich_cell(console, options, cell, width, null)
+        else _styled_line(console, cell, width) or _rich_cell(console, options, cell, width, null)
         for cell, width in zip(row, widths, strict=True)
     ]
     height = max(len(lines) for lines in rendered)
@@ -140,6 +141,17 @@ def _body_row(
         for lines, width in zip(rendered, widths, strict=True)
     ]
     yield from _row_lines(rendered, left, divider, right, border)
+
+
+def _styled_line(console: Console, cell: Text, width: int) -> list[list[Segment]] | None:
+    """A styled cell (say `[red]2026-11-19[/]`) that fits on one line, drawn as rich draws it
+    (padded to the width, spans as they are); None when rich has to wrap it."""
+    if "\n" in cell.plain or "\t" in cell.plain or cell.cell_len > width - 2:
+        return None
+    line = cell.copy()
+    line.truncate(width - 2, overflow="ellipsis", pad=True)
+    pad = Segment(" ", Style.null())
+    return [[pad, *line.render(console), pad]]
 
 
 def _rich_cell(
