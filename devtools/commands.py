@@ -80,4 +80,3 @@ def dev_mailbox(
         console.print(f"\n--- bilag: {attachment.get_filename()} ---", markup=False)
         content = attachment.get_content()
         console.print(content if isinstance(content, str) else content.decode(), markup=False)
-
