@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from core import settings
-from dashboard.deps import api_user
+from dashboard.deps import api_admin, api_user
 from models.tables import CourseStatus, HumanTask
-from services import courses, outbox_admin, read_model
+from services import courses, outbox_admin, read_model, recovery
 from services.accounts import CurrentUser
 from services.read_model import UtcDatetime  # always with an offset (SQLite reads them naive)
 
@@ -42,6 +42,7 @@ router = APIRouter(
     responses=_responses(401, 422),
 )
 ApiUser = Annotated[CurrentUser, Depends(api_user)]
+ApiAdmin = Annotated[CurrentUser, Depends(api_admin)]
 
 
 class CourseOut(read_model.OverviewRow):
@@ -285,3 +286,27 @@ def retry_notification(
 ) -> dict[str, str]:
     outbox_admin.retry_notification(notification_id, actor=user.username, force=force)
     return {"status": "sendt"}
+
+
+@router.get(
+    "/operations",
+    response_model=recovery.Diagnosis,
+    responses=_responses(403),
+    summary="Courses whose app database and Prefect state disagree (admins)",
+)
+def operations(user: ApiAdmin) -> recovery.Diagnosis:
+    return recovery.diagnose()
+
+
+class ResumeOut(BaseModel):
+    repairs: list[str] = Field(description="What was done, in Danish; empty when nothing was wrong")
+
+
+@router.post(
+    "/courses/{course_id}/resume",
+    response_model=ResumeOut,
+    responses=_responses(403, 404, 409, 503),
+    summary="Repair whatever keeps a course from going on (admins; audited)",
+)
+def resume_course(course_id: CourseId, user: ApiAdmin) -> ResumeOut:
+    return ResumeOut(repairs=recovery.resume_course(course_id, actor=user.username))

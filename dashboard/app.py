@@ -33,6 +33,7 @@ from dashboard.pages import (
     municipalities,
     municipality_links,
     notifications,
+    operations,
     overview,
     tasks,
 )
@@ -121,6 +122,8 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
+        if _is_api(request):
+            return problem(403, exc.message)
         return _error_page(request, 403, "Ingen adgang", exc.message)
 
     @app.exception_handler(ApiUnauthorized)
@@ -183,6 +186,7 @@ def create_app() -> FastAPI:
         notifications,
         municipalities,
         accounts,
+        operations,
     ):
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

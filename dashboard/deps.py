@@ -62,10 +62,13 @@ def page_user(request: Request) -> CurrentUser:
     return user
 
 
+ADMINS_ONLY = "Kun administratorer har adgang her (konsulenter, driftsstatus)."
+
+
 def admin_user(request: Request) -> CurrentUser:
     user = page_user(request)
     if not user.is_admin:
-        raise Forbidden("Kun administratorer kan administrere konsulenter.")
+        raise Forbidden(ADMINS_ONLY)
     return user
 
 
@@ -117,6 +120,13 @@ def api_user(request: Request) -> CurrentUser:
         request.session, request.headers.get(CSRF_HEADER)
     ):
         raise CsrfFailed
+    return user
+
+
+def api_admin(request: Request) -> CurrentUser:
+    user = api_user(request)
+    if not user.is_admin:
+        raise Forbidden(ADMINS_ONLY)
     return user
 
 

@@ -3,7 +3,6 @@ state disagree, explained in Danish, and repaired on request (every repair is au
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -32,7 +31,7 @@ def doctor(
     except ForloebError as error:
         raise fail(error) from None
     if as_json:
-        console.print_json(json.dumps(recovery.describe(diagnosis), ensure_ascii=False, default=str))
+        console.print_json(diagnosis.model_dump_json())
     else:
         console.print(
             f"{diagnosis.courses_checked} forløb undersøgt, {diagnosis.live_runners} runner(e) kører, "

@@ -25,10 +25,9 @@ Every repair is audited (who, what). Nothing here deletes or rewrites an answer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 
 from core.clock import as_utc, now
@@ -54,8 +53,11 @@ REPAIR_ACTION = "reparation"
 AUTO_KINDS = frozenset({"orphaned_run", "lost_schema", "answer_not_delivered", "wrong_wait", "stopped_run"})
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(BaseModel):
+    """One course whose app database and Prefect state disagree (also the API's answer)."""
+
+    model_config = ConfigDict(frozen=True)
+
     course_id: int
     municipality: str
     kind: str
@@ -69,8 +71,9 @@ class Finding:
     task_key: str | None = None
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     findings: list[Finding]
     courses_checked: int
     live_runners: int
@@ -368,12 +371,3 @@ def resume_course(course_id: int, *, actor: str) -> list[str]:
     if not diagnosis.findings:
         return []
     return [repair(finding, actor=actor) for finding in diagnosis.findings]
-
-
-def describe(diagnosis: Diagnosis) -> dict[str, Any]:
-    """A JSON-ready summary (API and `forloeb doctor --json`)."""
-    return {
-        "courses_checked": diagnosis.courses_checked,
-        "live_runners": diagnosis.live_runners,
-        "findings": [f.__dict__ for f in diagnosis.findings],
-    }

@@ -11,6 +11,7 @@ them all. Reads come from `services.read_model`; writes go through the services 
     notifications       /notifikationer, /notifikationer/<id>/send-igen
     municipalities      /kommuner
     accounts            /konto, /konsulenter (admins)
+    operations          /drift: Driftsstatus, courses to repair (admins)
 
 Shared: `common` (who is asking, redirects, `form_page`: the one way to show a form with its
 errors) and `task_form` (a task's generated form, for the task page and the link page).
