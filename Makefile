@@ -24,9 +24,14 @@ lint: install
 typecheck: install
 	$(UV) run --frozen mypy
 
+# The integration tier runs twice: SQLite (as `make run`), then with both databases (app and Prefect
+# server) on this PostgreSQL server (tests/conftest.py; every test skips where the server is not there).
+TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432
+
 test: install lint typecheck
 	$(UV) run --frozen python -m devtools.testsetup
 	$(UV) run --frozen pytest
+	FORLOEB_TEST_POSTGRES=$(TEST_POSTGRES) $(UV) run --frozen pytest tests/integration
 
 # The unit tier alone: no Prefect server, no browser, no network (< 30 s).
 unit: install

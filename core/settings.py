@@ -19,7 +19,17 @@ class Settings(BaseSettings):
     """Where `make run` keeps the app database, the Prefect home and logs."""
 
     database_url: str | None = None
-    """Any SQLAlchemy URL; defaults to a SQLite file in `data_dir`."""
+    """Any SQLAlchemy URL; defaults to `postgres_url`'s app database, else a SQLite file in `data_dir`."""
+
+    postgres_url: str | None = None
+    """One PostgreSQL server for both databases, e.g. `postgresql://forloeb:secret@db:5432`: the app
+    database `postgres_app_database` and the Prefect server's `postgres_prefect_database` on it,
+    created when missing (`core.postgres`). `database_url` and Prefect's own
+    `PREFECT_SERVER_DATABASE_CONNECTION_URL` (or `PREFECT_API_DATABASE_CONNECTION_URL`), when set,
+    still win. Unset: SQLite for both (the `make run` default)."""
+
+    postgres_app_database: str = "forloeb"
+    postgres_prefect_database: str = "prefect"
 
     prefect_ui_url: str = "http://127.0.0.1:4200"
     """Base URL of the Prefect UI, for links from the CLI and the dashboard."""
@@ -74,7 +84,19 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
+        if self.postgres_url:
+            return self.postgres_database_url(self.postgres_app_database, "postgresql+psycopg")
         return f"sqlite:///{self.data_dir / 'core.db'}"
+
+    def postgres_database_url(self, database: str, driver: str) -> str:
+        """`postgres_url` with another database and driver (psycopg for the app, asyncpg for the
+        Prefect server); the password kept."""
+        from sqlalchemy.engine import make_url
+
+        if not self.postgres_url:
+            raise ValueError("FORLOEB_POSTGRES_URL is not set")
+        url = make_url(self.postgres_url).set(drivername=driver, database=database)
+        return url.render_as_string(hide_password=False)
 
 
 @lru_cache
