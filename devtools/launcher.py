@@ -1,8 +1,14 @@
 """`make run`: the whole thing on embedded defaults.
 
-Start order: Prefect server (SQLite, under the data directory) → wait until healthy → runner
-(registers the deployments) → dashboard → demo data. Ctrl-C stops the dashboard, then the
-runner, then the server. A second run reuses the data directory.
+Start order: Prefect server (SQLite, under the data directory; with FORLOEB_POSTGRES_URL both
+databases on that PostgreSQL server, created when missing) → wait until healthy → runner
+(registers the deployments) → dashboard → demo data. A second run reuses the data directory.
+
+Stopping: Ctrl-C, or SIGTERM to the launcher or to its whole process group (`kill -- -PGID`, what
+systemd or a container runtime sends) stops the dashboard, then the runner, then the server, and
+exits 0 without a traceback. Each gets SIGTERM; the runner gets its own shutdown grace
+(FORLOEB_RUNNER_SHUTDOWN_GRACE_SECONDS, so runs reach their next wait) plus a margin before SIGKILL.
+Further signals while stopping are ignored. A part that stops by itself ends the launcher with exit 1.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import suppress
+from types import FrameType
 from typing import Any
 from urllib.parse import urlparse
 
@@ -21,9 +29,18 @@ import httpx
 
 from core.settings import PROJECT_ROOT, get_settings
 
+STOP_SECONDS = 20.0
+"""How long the server and the dashboard get between SIGTERM and SIGKILL."""
+RUNNER_STOP_MARGIN_SECONDS = 15.0
+"""On top of the runner's own grace: handing unfinished runs back and removing its heartbeat."""
+
 
 def _log(message: str) -> None:
     print(f"[forloeb] {message}", flush=True)
+
+
+class Stop(BaseException):
+    """Raised once by the SIGINT/SIGTERM handler in the main thread: stop everything."""
 
 
 class Stack:
@@ -33,6 +50,9 @@ class Stack:
         self.logs = self.data_dir / "logs"
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.mailbox: Any = None
+        self.stopping = False
+        self._spawning = False
+        self._deferred: str | None = None
         ui = urlparse(self.settings.prefect_ui_url)
         self.prefect_host = ui.hostname or "127.0.0.1"
         self.prefect_port = ui.port or 4200
@@ -48,17 +68,25 @@ class Stack:
         env["FORLOEB_DATA_DIR"] = str(self.data_dir)
         return env
 
-    def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        log = (self.logs / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            args,
-            cwd=PROJECT_ROOT,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes.append((name, process))
+    def spawn(
+        self, name: str, args: list[str], extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        self._spawning = True
+        try:
+            with (self.logs / f"{name}.log").open("ab") as log:
+                process = subprocess.Popen(
+                    args,
+                    cwd=PROJECT_ROOT,
+                    env={**self.env(), **(extra_env or {})},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: stopped by us, in order
+                )
+            self.processes.append((name, process))
+        finally:
+            self._spawning = False
+        if self._deferred:
+            raise Stop(self._deferred)
         return process
 
     def wait_for(self, name: str, url: str, timeout: float, process: subprocess.Popen[bytes]) -> None:
@@ -87,18 +115,30 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         os.environ.update({k: v for k, v in self.env().items() if k.startswith(("PREFECT_", "FORLOEB_"))})
 
+        from sqlalchemy.exc import OperationalError
+
         from core.errors import ForloebError
+        from core.postgres import ensure_databases, prefect_database_url
         from models.schema import upgrade_to_head
         from services import municipalities
 
+        prefect_db = prefect_database_url()
         try:
+            for name in ensure_databases():
+                _log(f"PostgreSQL-databasen '{name}' er oprettet")
             schema = upgrade_to_head()
         except ForloebError as error:
             raise SystemExit(error.message) from None
+        except OperationalError as error:  # the database server does not answer
+            raise SystemExit(
+                f"App-databasen svarer ikke ({_shown(self.settings.resolved_database_url)}): {error.orig}"
+            ) from None
         if schema.changed:
             _log(f"App-databasen er opdateret til skemaversion {schema.after}")
         count = municipalities.seed_municipalities(PROJECT_ROOT / "data" / "kommuner.csv")
-        _log(f"App-database: {self.settings.resolved_database_url} ({count} kommuner)")
+        _log(f"App-database: {_shown(self.settings.resolved_database_url)} ({count} kommuner)")
+        if prefect_db:
+            _log(f"Prefect-database: {_shown(prefect_db)}")
         self.start_mailbox()
 
         for host, port, what in (
@@ -111,6 +151,8 @@ class Stack:
                     "Stop det, der bruger den (kører make run allerede?), eller vælg en anden port "
                     "med FORLOEB_PREFECT_UI_URL / FORLOEB_DASHBOARD_PORT."
                 )
+
+        from core.postgres import prefect_server_env
 
         _log("Starter Prefect-serveren (første start tager op til et halvt minut) ...")
         server = self.spawn(
@@ -126,6 +168,7 @@ class Stack:
                 "--port",
                 str(self.prefect_port),
             ],
+            extra_env=prefect_server_env(),
         )
         self.wait_for("prefect-server", self.api_url + "/health", 180, server)
         _log(f"Prefect-serveren kører: {self.settings.prefect_ui_url}")
@@ -229,32 +272,54 @@ class Stack:
         ]
         print("\n".join(lines), flush=True)
 
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        """The first SIGINT/SIGTERM stops everything; later ones (a second Ctrl-C, the same SIGTERM
+        sent to the group and forwarded by `uv run`) must not cut the shutdown short."""
+        if self.stopping:
+            return
+        self.stopping = True
+        if self._spawning:  # between starting a process and recording it: raise right after
+            self._deferred = signal.Signals(signum).name
+            return
+        raise Stop(signal.Signals(signum).name)
+
+    def stop_timeout(self, name: str) -> float:
+        if name != "runner":
+            return STOP_SECONDS
+        from deployments.runner import RunnerSettings
+
+        return max(STOP_SECONDS, RunnerSettings().shutdown_grace_seconds + RUNNER_STOP_MARGIN_SECONDS)
+
     def stop(self) -> None:
-        # A second Ctrl-C (or uv forwarding the same SIGINT to us once more) must not cut the
-        # shutdown short and leave the server running: from here on, stopping is not interrupted.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.stopping = True  # from here on, a signal is ignored (see on_signal)
         # Reverse start order: dashboard, runner, then the server.
         for name, process in reversed(self.processes):
             if process.poll() is None:
                 _log(f"Stopper {name} ...")
-                os.killpg(process.pid, signal.SIGTERM)
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
                 try:
-                    process.wait(timeout=20)
+                    process.wait(timeout=self.stop_timeout(name))
                 except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+                    _log(f"{name} stoppede ikke i tide; afbryder den (SIGKILL)")
+                    with suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+            # What the part left behind in its process group (a server's worker, say).
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
         self.processes.clear()
         if self.mailbox is not None:
             self.mailbox.stop()
             self.mailbox = None
 
-    def watch(self) -> None:
+    def watch(self) -> int:
+        """Until a part stops by itself (exit 1); a signal ends it with `Stop`."""
         while True:
             for name, process in self.processes:
                 if process.poll() is not None:
                     _log(f"{name} stoppede uventet (exit {process.returncode}); se {self.logs}/{name}.log")
-                    return
+                    return 1
             time.sleep(1)
 
 
@@ -265,18 +330,32 @@ def _has_module(name: str) -> bool:
         return False
 
 
-def main() -> None:
+def _shown(url: str) -> str:
+    """A database URL without its password, for the log."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> int:
     stack = Stack()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGINT, stack.on_signal)
+    signal.signal(signal.SIGTERM, stack.on_signal)
+    code = 0
     try:
         stack.start()
-        stack.watch()
-    except KeyboardInterrupt:
-        print()
+        code = stack.watch()
+    except Stop as stop:
+        print(flush=True)
+        _log(f"Stopper ({stop}) ...")
     finally:
-        stack.stop()
+        try:
+            stack.stop()
+        except Stop:  # the signal came just before stop() set `stopping`: stop once more
+            stack.stop()
         _log("Stoppet.")
+    return code
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
