@@ -6,15 +6,18 @@ The runner's polling/claiming/executing is called in-process (`poll_once` + `dra
 
 from __future__ import annotations
 
+import queue
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 import pytest
 from prefect import Flow, flow
+from prefect.events import Event
 
 from core.db import session_scope
 from deployments import course_deployment
@@ -184,3 +187,70 @@ def test_a_failing_run_ends_failed_and_the_runner_goes_on(
         assert runner.poll_once() == []  # still polling; the failed run is not taken again
     finally:
         assert runner.shutdown(grace_seconds=120)
+
+
+def test_a_resumed_run_is_taken_while_its_last_execution_is_still_finishing(
+    make_runner: MakeRunner, mine: set[UUID]
+) -> None:
+    """After a suspend Prefect's engine needs up to a second to join its heartbeat thread. A run
+    resumed in that second (state "Resuming", so that execution has suspended) is taken at once;
+    any other run this runner still executes is not taken twice."""
+    runner = make_runner()
+    course_id, run_id = _start("Silkeborg", mine)
+    still_running: Future[None] = Future()
+    runner._in_flight[run_id] = still_running  # a Scheduled run this runner executes already
+    assert runner.poll_once() == []
+    del runner._in_flight[run_id]
+    assert runner.poll_once() == [run_id]
+    assert runner.drain(timeout=120)
+    [task] = _open_tasks(course_id)
+    assert task.id is not None
+
+    finishing: Future[None] = Future()  # the execution that suspended, still finishing
+    runner._in_flight[run_id] = finishing
+    courses.complete_task(task.id, answer_for(task.kind), actor="test")
+    assert runner.poll_once() == [run_id]
+    assert runner.drain(timeout=120)
+    assert state_of(str(run_id))[0] == "Suspended"
+    [following] = _open_tasks(course_id)
+    assert following.key != task.key
+    finishing.set_result(None)
+    assert runner.in_flight() == set()
+
+
+def _event(deployment_id: UUID, state_type: str) -> Event:
+    return Event(
+        event=f"prefect.flow-run.{state_type.title()}",
+        resource={"prefect.resource.id": "prefect.flow-run.1", "prefect.state-type": state_type},
+        related=[
+            {
+                "prefect.resource.id": f"prefect.deployment.{deployment_id}",
+                "prefect.resource.role": "deployment",
+            }
+        ],
+    )
+
+
+def test_only_runs_of_its_deployments_becoming_scheduled_wake_the_runner(
+    make_runner: MakeRunner, flows: dict[UUID, Flow[..., Any]]
+) -> None:
+    runner = make_runner()
+    [deployment_id] = flows
+    assert runner.wakes_on(_event(deployment_id, "SCHEDULED"))
+    assert not runner.wakes_on(_event(deployment_id, "PAUSED"))
+    assert not runner.wakes_on(_event(UUID(int=1), "SCHEDULED"))
+
+
+def test_the_runner_wakes_on_the_servers_event_when_a_run_becomes_due(
+    make_runner: MakeRunner, mine: set[UUID]
+) -> None:
+    """Pickup does not wait for the next poll: the events stream wakes the runner."""
+    runner = make_runner()
+    woken: queue.Queue[str | None] = queue.Queue()
+    runner.wake = woken.put  # type: ignore[method-assign,assignment]
+    runner.start_listener()
+    _, run_id = _start("Herning", mine)
+    seen: set[str | None] = set()
+    while f"prefect.flow-run.{run_id}" not in seen:
+        seen.add(woken.get(timeout=120))
+    assert runner.listening
