@@ -61,21 +61,20 @@ def _random_table(rng: random.Random) -> Table:
     return table
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_same_output_as_rich_on_random_tables(seed: int) -> None:
-    rng = random.Random(seed)
-    table = _random_table(rng)
-    for width in (12, 30, 45, 60, 80, 100, 140, 200, 400):
-        for color in (False, True):
-            expected = _draw(table.to_rich(), width, color=color)
-            assert _draw(table, width, color=color) == expected, (width, color)
+def test_same_output_as_rich_on_random_tables() -> None:
+    for seed in range(60):
+        table = _random_table(random.Random(seed))
+        for width in (12, 30, 45, 60, 80, 100, 140, 200, 400):
+            for color in (False, True):
+                expected = _draw(table.to_rich(), width, color=color)
+                assert _draw(table, width, color=color) == expected, (seed, width, color)
 
 
 def test_status_like_table_at_terminal_widths() -> None:
     """The shape `forloeb status` prints: ids, names, stages, markup for overdue dates."""
     rng = random.Random(1)
     table = Table("Nr", "Kommune", "Program", "Konsulent", "Status", "Fase", "Dage i fase", "Næste", "Frist")
-    for number in range(1, 200):
+    for number in range(1, 80):
         table.add_row(
             str(number),
             rng.choice(["Aarhus", "Lyngby-Taarbæk", "Ærø", "Frederikshavn"]),
@@ -87,7 +86,7 @@ def test_status_like_table_at_terminal_widths() -> None:
             f"#{number * 7} Opgave i Genbesøg" if number % 3 else "",
             "[red]2026-11-19 (overskredet)[/]" if number % 5 == 0 else "2026-12-04",
         )
-    for width in range(40, 221, 9):
+    for width in (40, 57, 80, 100, 132, 160, 220):
         for color in (False, True):
             assert _draw(table, width, color=color) == _draw(table.to_rich(), width, color=color)
 
