@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
     from prefect.client.schemas.objects import FlowRun
     from prefect.client.schemas.responses import FlowRunResponse
+    from prefect.context import SyncClientContext
     from prefect.deployments.runner import RunnerDeployment
     from prefect.events import Event
 
@@ -189,6 +190,7 @@ class WarmRunner:
         self._wakes_left = 0
         self._events_live = False
         self._listener: threading.Thread | None = None
+        self._local = threading.local()
         self._exit_stack = ExitStack()
         self._client: SyncPrefectClient | None = None
         self._last_ready: datetime | None = None
@@ -378,9 +380,10 @@ class WarmRunner:
         from prefect.flow_engine import load_flow_run, run_flow
 
         try:
-            # Read the run afresh (as the stock runner's child process does): it is Pending now.
-            flow_run = load_flow_run(flow_run_id)
-            state = run_flow(flow, flow_run=flow_run, return_type="state")
+            with self._thread_client():
+                # Read the run afresh (as the stock runner's child process does): it is Pending now.
+                flow_run = load_flow_run(flow_run_id)
+                state = run_flow(flow, flow_run=flow_run, return_type="state")
             logger.info("Flow run %s ended %s", flow_run_id, getattr(state, "name", state))
         except Pause:
             logger.info("Flow run %s is waiting (suspended); its thread is free", flow_run_id)
@@ -389,6 +392,22 @@ class WarmRunner:
         except BaseException as exc:
             logger.exception("Flow run %s stopped with an unexpected error", flow_run_id)
             self._crash(flow, flow_run_id, f"The runner's execution of this run failed: {exc!r}")
+
+    def _thread_client(self) -> SyncClientContext:
+        """This worker thread's Prefect client context, kept open between executions.
+
+        The flow engine, its tasks and `load_flow_run` take the client of the current
+        `SyncClientContext`; without one each execution builds two new clients, and each new client
+        loads the CA bundle into a fresh SSL context (~10-30 ms of CPU, even for http://) and opens
+        new connections. One client per thread (a client is not shared between threads)."""
+        context: SyncClientContext | None = getattr(self._local, "client_context", None)
+        if context is None:
+            from prefect.context import SyncClientContext
+
+            context = SyncClientContext()
+            context.client.__enter__()  # held open for the thread's life; `with context` re-enters it
+            self._local.client_context = context
+        return context
 
     def _crash(self, flow: Flow[..., Any], flow_run_id: UUID, message: str) -> None:
         """Like Prefect's Runner after a child process died: Crashed (if still unfinished) + hooks."""
