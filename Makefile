@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test lint typecheck unit bench drill clean
 
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -42,8 +42,14 @@ run: install
 
 bench: install
 	$(UV) run --frozen python bench/resume_latency.py
+	$(UV) run --frozen python bench/burst.py
 	$(UV) run --frozen python bench/dashboard.py
 	$(UV) run --frozen python bench/cli.py
+
+# SIGKILL of runner, Prefect server and dashboard in the middle of bursts of completions, on SQLite
+# and PostgreSQL (127.0.0.1:5432); prints the table, writes bench/RESULTS-fault_drill.md (~25 min).
+drill: install
+	$(UV) run --frozen python bench/fault_drill.py
 
 clean:
 	rm -rf .forloeb .pytest_cache .mypy_cache .ruff_cache
