@@ -22,13 +22,6 @@ if TYPE_CHECKING:
 courses_app = typer.Typer()
 
 
-def _kommuner_csv() -> Path:
-    """data/kommuner.csv in the project (core.settings loads pydantic-settings: not at import)."""
-    from core.settings import PROJECT_ROOT
-
-    return PROJECT_ROOT / "data" / "kommuner.csv"
-
-
 @courses_app.command("kommuner")
 def kommuner(
     search: Annotated[
@@ -41,7 +34,7 @@ def kommuner(
     ready()
     rows = municipalities.list_municipalities(search)
     if not rows and not municipalities.list_municipalities():
-        csv_path = _kommuner_csv()
+        csv_path = municipalities.bundled_csv()
         count = municipalities.seed_municipalities(csv_path)
         err_console.print(f"Databasen havde ingen kommuner; {count} er nu indlæst fra {csv_path.name}.")
         rows = municipalities.list_municipalities(search)
@@ -261,5 +254,5 @@ def seed() -> None:
     from services import municipalities
 
     ready()
-    count = municipalities.seed_municipalities(_kommuner_csv())
+    count = municipalities.seed_municipalities(municipalities.bundled_csv())
     console.print(f"{count} kommuner indlæst.")

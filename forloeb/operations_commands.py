@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from core.errors import ForloebError
 from forloeb.output import console, err_console, fail, ready
+from forloeb.table import Table
 
 course_app = typer.Typer(help="Et enkelt forløb: genoptag det, når det sidder fast.", no_args_is_help=True)
 

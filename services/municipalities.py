@@ -68,3 +68,11 @@ def find_municipality(session: Session, query: str) -> Municipality:
     if close:
         hint = " Mente du: " + ", ".join(m.name for m in everyone if _fold(m.name) in close) + "?"
     raise NotFound(f"Kommunen '{query}' findes ikke.{hint}")
+
+
+def bundled_csv() -> Path:
+    """The 98 municipalities shipped with forloeb: `data/kommuner.csv` in a checkout, the copy the
+    wheel carries beside this module (pyproject: force-include) when installed."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "kommuner.csv"
+    return packaged if packaged.exists() else here.parent / "data" / "kommuner.csv"

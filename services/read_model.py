@@ -206,7 +206,7 @@ def _sort_column(f: OverviewFilters, day: date) -> Any:
 
 
 def overview(filters: OverviewFilters | None = None) -> OverviewPage:
-    """One page of the course overview: 4 queries whatever the number of courses."""
+    """One page of the course overview: 5 queries whatever the number of courses."""
     f = (filters or OverviewFilters()).normalised()
     day = today()
     with session_scope() as session:
