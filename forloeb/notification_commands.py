@@ -109,19 +109,12 @@ def notifications_consultant(
     ] = None,
 ) -> None:
     """Konsulentens e-mail og om der sendes en mail ved hvert faseskift."""
-    from core.db import session_scope
-    from models.tables import ConsultantPreference
+    from services.accounts import set_consultant_preference
 
     _ready()
-    with session_scope() as session:
-        pref = session.get(ConsultantPreference, name) or ConsultantPreference(consultant=name)
-        if email is not None:
-            pref.email = email.strip() or None
-        if stage_summary is not None:
-            pref.stage_summary = stage_summary
-        session.add(pref)
-        summary = "ja" if pref.stage_summary else "nej"
-        console.print(f"{name}: e-mail {pref.email or '(standard)'}, mail ved faseskift: {summary}.")
+    pref = set_consultant_preference(name, email=email, stage_summary=stage_summary)
+    summary = "ja" if pref.stage_summary else "nej"
+    console.print(f"{name}: e-mail {pref.email or '(standard)'}, mail ved faseskift: {summary}.")
 
 
 # --- preview --------------------------------------------------------------------------------

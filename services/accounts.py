@@ -15,7 +15,7 @@ from core.db import session_scope
 from core.errors import Conflict, InvalidInput, NotFound
 from core.labels import label
 from core.settings import get_settings
-from models.tables import User, UserRole
+from models.tables import ConsultantPreference, User, UserRole
 from services.audit import audit
 
 DEMO_ADMIN = "admin"
@@ -216,3 +216,18 @@ def record_login(username: str, *, success: bool) -> None:
             action="logget ind" if success else "mislykket login",
             course_id=None,
         )
+
+
+def set_consultant_preference(
+    consultant: str, *, email: str | None = None, stage_summary: bool | None = None
+) -> ConsultantPreference:
+    """A consultant's e-mail (blank: the default address) and whether they get a mail at each
+    stage change of their courses. Only what is given changes."""
+    with session_scope() as session:
+        pref = session.get(ConsultantPreference, consultant) or ConsultantPreference(consultant=consultant)
+        if email is not None:
+            pref.email = email.strip() or None
+        if stage_summary is not None:
+            pref.stage_summary = stage_summary
+        session.add(pref)
+        return pref

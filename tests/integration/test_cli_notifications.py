@@ -103,3 +103,18 @@ def test_dev_mailbox_lists_received_mail(monkeypatch: pytest.MonkeyPatch) -> Non
     assert code == 0 and "Prøve" in out and LEADER in out
     code, out = dev("mailbox", "1")
     assert code == 0 and "Emne: Prøve" in out
+
+
+def test_consultant_preferences_are_set_from_the_cli() -> None:
+    from core.db import session_scope
+    from models.tables import ConsultantPreference
+
+    code, out = cli("notifications", "consultant", "Konsulent K", "--email", "kk@styrelsen.example")
+    assert code == 0 and "kk@styrelsen.example" in out and "mail ved faseskift: nej" in out
+    code, out = cli("notifications", "consultant", "Konsulent K", "--stage-summary")
+    assert code == 0 and "kk@styrelsen.example" in out and "mail ved faseskift: ja" in out
+    code, out = cli("notifications", "consultant", "Konsulent K", "--email", " ")
+    assert code == 0 and "(standard)" in out
+    with session_scope() as session:
+        pref = session.get(ConsultantPreference, "Konsulent K")
+        assert pref is not None and pref.email is None and pref.stage_summary
