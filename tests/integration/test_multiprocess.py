@@ -252,11 +252,12 @@ def shape(tmp_path: Path, admin_engine: Engine, monkeypatch: pytest.MonkeyPatch)
         # One run at a time per runner, so that both runners must take part.
         "FORLOEB_RUNNER_MAX_WORKERS": "1",
         "FORLOEB_RUNNER_SHUTDOWN_GRACE_SECONDS": "5",
-        # Short heartbeats: a killed runner counts as gone after 3 s instead of 45.
+        # Short heartbeats: a killed runner counts as gone after 5 s instead of 45 (5 beats, as
+        # 45 s is 4.5 of the default 10 s: a busy machine may delay one beat, hardly five).
         "FORLOEB_RUNNER_HEARTBEAT_SECONDS": "1",
         "FORLOEB_RUNNER_REPAIR_SECONDS": "1",
-        "FORLOEB_RUNNER_ALIVE_SECONDS": "3",
-        "FORLOEB_RUN_STATE_GRACE_SECONDS": "2",
+        "FORLOEB_RUNNER_ALIVE_SECONDS": "5",
+        "FORLOEB_RUN_STATE_GRACE_SECONDS": "3",
     }
     documented = read_env_file(example)
     assert set(local_values) <= set(documented), set(local_values) - set(documented)
