@@ -363,12 +363,19 @@ class Api:
         course: dict[str, Any] = response.json()["course"]
         return course
 
-    def open_task(self, course_id: int, key: str, timeout: float = 45) -> dict[str, Any]:
-        def find() -> dict[str, Any] | None:
-            items = self.next().get("/api/tasks", params={"course_id": course_id}).json()["items"]
-            return next((t for t in items if t["key"] == key and t["status"] == "open"), None)
+    def waiting_on(self, course: dict[str, Any], key: str, timeout: float = 45) -> dict[str, Any]:
+        """The course's open task `key`, once the course waits on it: the task row is made before
+        the run suspends (and mails the municipality), and an answer given in between is refused
+        with 409 "try again in a moment"."""
 
-        found: dict[str, Any] = wait_until(f"task {key} of course {course_id}", find, timeout)
+        def find() -> dict[str, Any] | None:
+            items = self.next().get("/api/tasks", params={"course_id": course["id"]}).json()["items"]
+            task = next((t for t in items if t["key"] == key and t["status"] == "open"), None)
+            run = httpx.get(f"{self.shape.api}/flow_runs/{course['flow_run_id']}", timeout=10).json()
+            suspended = run["state"]["type"] == "PAUSED" and run["state"]["state_details"]["pause_key"] == key
+            return task if suspended else None
+
+        found: dict[str, Any] = wait_until(f"course {course['id']} waiting on {key}", find, timeout)
         return found
 
     def complete(self, task: dict[str, Any]) -> None:
@@ -402,12 +409,12 @@ def test_two_runners_two_dashboards_share_the_work_and_a_killed_runner_is_taken_
     ids = {name: course["id"] for name, course in courses.items()}
     runs = {name: course["flow_run_id"] for name, course in courses.items()}
     for name in courses:
-        api.complete(api.open_task(ids[name], "behovsafklaring"))
-    agreements = {name: api.open_task(ids[name], "samarbejdsaftale") for name in courses}
+        api.complete(api.waiting_on(courses[name], "behovsafklaring"))
+    agreements = {name: api.waiting_on(courses[name], "samarbejdsaftale") for name in courses}
     for name in ("Odense", "Aalborg"):
         api.complete(agreements[name])
     for name in ("Odense", "Aalborg"):
-        api.open_task(ids[name], "arbejdsgruppe")
+        api.waiting_on(courses[name], "arbejdsgruppe")
 
     # Both runners took part (each runner logs the runs it executed).
     runner_logs = {n: shape.log(f"forloeb-runner@{n}.service") for n in (1, 2)}
@@ -439,13 +446,13 @@ def test_two_runners_two_dashboards_share_the_work_and_a_killed_runner_is_taken_
     assert run_state(shape, runs["Aarhus"]) == "RUNNING"  # orphaned: nobody runs it now
 
     # The other runner takes it over by itself and the course goes on.
-    working_group = api.open_task(ids["Aarhus"], "arbejdsgruppe", timeout=60)
+    working_group = api.waiting_on(courses["Aarhus"], "arbejdsgruppe", timeout=60)
     took_over = time.monotonic() - killed_at
     print(f"taken over {took_over:.1f} s after the kill")
     survivor = next(n for n in shape.processes if n.startswith("forloeb-runner@") and n != victim)
     assert shape.processes[survivor].poll() is None
     api.complete(working_group)
-    api.open_task(ids["Aarhus"], "dataindsamling")
+    api.waiting_on(courses["Aarhus"], "dataindsamling")
 
     with db.get_engine().connect() as connection:
         # The agreement applied exactly once: one contact person.
