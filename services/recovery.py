@@ -135,8 +135,34 @@ def _recent_auto_repairs(course_ids: list[int]) -> dict[int, int]:
     return counts
 
 
-def diagnose(course_id: int | None = None, *, check_schemas: bool = True) -> Diagnosis:
-    """Every unfinished (or failed) course whose app database and Prefect state disagree."""
+_SCHEMAS_PRESENT: dict[tuple[str, str, datetime | None], None] = {}
+"""Waits whose schema was found stored, by (run, schema key, when the wait began): a stored schema
+stays while that wait lasts, so the lead runner's loop asks Prefect once per wait, not every 15 s
+for every waiting course (one request and one new Prefect client each: with 200 waiting courses,
+a fifth of the runner's CPU and slower resumes during a burst, bench/burst.py)."""
+
+
+def _schema_missing(run_id: str, key: str, since: datetime | None, *, remembered: bool) -> bool:
+    from services import prefect_gateway
+
+    wait = (run_id, key, since)
+    if remembered and wait in _SCHEMAS_PRESENT:
+        return False
+    if not prefect_gateway.has_input(run_id, key):
+        return True
+    if len(_SCHEMAS_PRESENT) > 100_000:
+        _SCHEMAS_PRESENT.clear()
+    _SCHEMAS_PRESENT[wait] = None
+    return False
+
+
+def diagnose(
+    course_id: int | None = None, *, check_schemas: bool = True, remembered_schemas: bool = False
+) -> Diagnosis:
+    """Every unfinished (or failed) course whose app database and Prefect state disagree.
+
+    `remembered_schemas`: a wait whose schema this process has seen stored is not asked about
+    again (the lead runner's loop); a person's `forloeb doctor` and every repair ask Prefect."""
     from services import prefect_gateway
 
     with session_scope() as session:
@@ -229,7 +255,9 @@ def diagnose(course_id: int | None = None, *, check_schemas: bool = True) -> Dia
                     task_key=key,
                 )
             elif (
-                check_schemas and state.schema_key and not prefect_gateway.has_input(run_id, state.schema_key)
+                check_schemas
+                and state.schema_key
+                and _schema_missing(run_id, state.schema_key, state.since, remembered=remembered_schemas)
             ):
                 add(
                     "lost_schema",
@@ -353,7 +381,7 @@ def repair(finding: Finding, *, actor: str) -> str:
 def repair_automatically(*, actor: str) -> list[tuple[Finding, str]]:
     """What the lead runner does every few seconds: repair every finding that needs no person."""
     done: list[tuple[Finding, str]] = []
-    for finding in diagnose().findings:
+    for finding in diagnose(remembered_schemas=True).findings:
         if not finding.automatic:
             continue
         try:
