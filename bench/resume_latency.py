@@ -281,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         default="sqlite",
         help="the Prefect server's and app's database",
     )
+    parser.add_argument("--append", action="store_true", help="add the table to the results file")
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (logs, databases)")
     args = parser.parse_args(argv)
     configs = [CONFIGS[key] for key in args.configs.split(",")]
@@ -338,7 +339,10 @@ def main(argv: list[str] | None = None) -> int:
         f"total {time.monotonic() - started:.0f} s.",
     ]
     notes = [f"- {r.config.title}: {r.note}" for r in results if r.note]
-    RESULTS.write_text(_markdown(header, rows, meta, notes), encoding="utf-8")
+    text = _markdown(header, rows, meta, notes)
+    if args.append and RESULTS.exists():  # another database's table under the one already there
+        text = RESULTS.read_text(encoding="utf-8").rstrip() + "\n\n" + text.split("\n", 2)[2]
+    RESULTS.write_text(text, encoding="utf-8")
     print(f"Wrote {RESULTS.relative_to(ROOT)}")
     return 0
 
