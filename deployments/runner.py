@@ -18,8 +18,10 @@ Pickup: besides polling, the runner listens to the Prefect server's events strea
 websocket, `prefect.flow-run.*` state events of its deployments): a run that becomes Scheduled
 (created, resumed, handed back) wakes the poll loop at once, instead of at the next poll. The
 event is sent before the server commits the state, so a wake-up that finds nothing due polls again
-a few times within the next 0.3 s. Polling stays the fallback: when the stream is down, pickup
-takes at most one poll interval, as before.
+a few times within the next 0.3 s. The same events free a worker as soon as its run suspends
+or ends: Prefect's engine still needs up to a second to finish (it joins its heartbeat thread),
+and that second no longer holds up the next run. Polling stays the fallback: when the stream is
+down, pickup takes at most one poll interval, as before.
 
 Settings (environment): FORLOEB_RUNNER_POLL_SECONDS (default 0.3), FORLOEB_RUNNER_WAKE (`events`,
 the default, or `poll`), FORLOEB_RUNNER_MAX_WORKERS (default 4: runs executing at once; a
@@ -119,6 +121,10 @@ def _due_filter(deployment_ids: list[UUID], now: datetime) -> dict[str, Any]:
     }
 
 
+_DONE_HERE = frozenset({"PAUSED", "COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+"""State types after which an execution only finishes (it suspended, or the run ended)."""
+
+
 def _suspended_since(flow_run: FlowRun | FlowRunResponse) -> bool:
     """The run was resumed (Suspended -> Scheduled "Resuming"): an execution of it that this runner
     still has has already suspended and is only finishing. Prefect's engine joins its flow-run
@@ -180,11 +186,16 @@ class WarmRunner:
         # The Prefect settings (API URL) of whoever built the runner, for every thread it uses:
         # a new thread starts with an empty context and would fall back to the global settings.
         self._context = contextvars.copy_context()
-        # Twice the workers: an execution that suspended keeps its thread for up to ~1 s more
-        # (Prefect's engine joins its heartbeat thread), while the resumed run starts on another.
-        self._pool = ThreadPoolExecutor(max_workers=2 * max_workers, thread_name_prefix="forloeb-run")
+        # Spare threads: an execution that suspended keeps its thread for up to ~1 s more (Prefect's
+        # engine joins its heartbeat thread) while its worker already takes the next run.
+        self._pool = ThreadPoolExecutor(max_workers=3 * max_workers, thread_name_prefix="forloeb-run")
         self._lock = threading.Lock()
         self._in_flight: dict[UUID, Future[None]] = {}
+        self._started: dict[UUID, datetime] = {}
+        self._finishing: set[UUID] = set()
+        """Runs whose execution has suspended or ended (the server's event said so) and is only
+        finishing: Prefect's engine joins its heartbeat thread for up to a second. Their worker
+        counts as free."""
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._wakes_left = 0
@@ -206,6 +217,11 @@ class WarmRunner:
     def in_flight(self) -> set[UUID]:
         with self._lock:
             return set(self._in_flight)
+
+    def executing(self) -> set[UUID]:
+        """The runs whose flow body is executing here: `in_flight()` less those only finishing."""
+        with self._lock:
+            return set(self._in_flight) - self._finishing
 
     def _api(self) -> SyncPrefectClient:
         """One API client per runner, made with the builder's settings, whichever thread asks first."""
@@ -265,7 +281,7 @@ class WarmRunner:
     def _poll_once(self) -> list[UUID]:
         if self.stopping:
             return []
-        free = self.max_workers - len(self.in_flight())
+        free = self.max_workers - len(self.executing())
         if free <= 0:
             return []  # leave the rest Scheduled: another runner (or our next poll) takes them
         claimed: list[UUID] = []
@@ -295,12 +311,16 @@ class WarmRunner:
         with self._lock:
             future = self._pool.submit(self._context.copy().run, self._execute, flow, flow_run.id)
             self._in_flight[flow_run.id] = future
+            self._started[flow_run.id] = datetime.now(UTC)
+            self._finishing.discard(flow_run.id)
         future.add_done_callback(partial(self._forget, flow_run.id))
 
     def _forget(self, flow_run_id: UUID, future: Future[None]) -> None:
         with self._lock:
             if self._in_flight.get(flow_run_id) is future:
                 del self._in_flight[flow_run_id]
+                self._started.pop(flow_run_id, None)
+                self._finishing.discard(flow_run_id)
         self._wake.set()  # a worker is free: runs left waiting for one are taken at once
 
     # --- waking up on the server's events ---------------------------------------------------
@@ -318,6 +338,25 @@ class WarmRunner:
             return False
         deployments = {f"prefect.deployment.{deployment_id}" for deployment_id in self.flows}
         return any(related.id in deployments for related in event.related)
+
+    def on_event(self, event: Event) -> None:
+        """A flow-run state event of our deployments: wake up for a run that became Scheduled; free
+        the worker of a run executing here that suspended or ended (it is only finishing now)."""
+        if self.wakes_on(event):
+            self.wake(event.resource.id)
+            return
+        if event.resource.get("prefect.state-type") not in _DONE_HERE:
+            return
+        try:
+            flow_run_id = UUID(event.resource.id.removeprefix("prefect.flow-run."))
+        except ValueError:
+            return
+        with self._lock:
+            started = self._started.get(flow_run_id)
+            if started is None or event.occurred < started:
+                return  # not ours, or about an earlier execution of the run
+            self._finishing.add(flow_run_id)
+        self._wake.set()
 
     @property
     def listening(self) -> bool:
@@ -354,8 +393,7 @@ class WarmRunner:
                     async for event in stream:
                         if self.stopping:
                             return
-                        if self.wakes_on(event):
-                            self.wake(event.resource.id)
+                        self.on_event(event)
             except Exception as exc:  # the server is down or restarting: polling goes on meanwhile
                 failures += 1
                 if failures == 1:

@@ -11,7 +11,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -218,10 +218,10 @@ def test_a_resumed_run_is_taken_while_its_last_execution_is_still_finishing(
     assert runner.in_flight() == set()
 
 
-def _event(deployment_id: UUID, state_type: str) -> Event:
+def _event(deployment_id: UUID, state_type: str, run_id: UUID | None = None) -> Event:
     return Event(
         event=f"prefect.flow-run.{state_type.title()}",
-        resource={"prefect.resource.id": "prefect.flow-run.1", "prefect.state-type": state_type},
+        resource={"prefect.resource.id": f"prefect.flow-run.{run_id or 1}", "prefect.state-type": state_type},
         related=[
             {
                 "prefect.resource.id": f"prefect.deployment.{deployment_id}",
@@ -254,3 +254,29 @@ def test_the_runner_wakes_on_the_servers_event_when_a_run_becomes_due(
     while f"prefect.flow-run.{run_id}" not in seen:
         seen.add(woken.get(timeout=120))
     assert runner.listening
+
+
+def test_a_worker_is_free_as_soon_as_its_run_suspends(
+    flows: dict[UUID, Flow[..., Any]], mine: set[UUID]
+) -> None:
+    """The server's Suspended event frees the worker while Prefect's engine is still finishing."""
+    runner = WarmRunner(flows, poll_seconds=0.1, max_workers=1, run_filter=lambda run: run.id in mine)
+    try:
+        _, first = _start("Struer", mine)
+        assert runner.poll_once() == [first]
+        assert runner.drain(timeout=120)
+        still_finishing: Future[None] = Future()
+        runner._in_flight[first] = still_finishing
+        runner._started[first] = datetime.now(UTC) - timedelta(seconds=1)
+        _, second = _start("Lemvig", mine)
+        assert runner.poll_once() == []  # the one worker is taken
+        [deployment_id] = flows
+        suspended = _event(deployment_id, "PAUSED", run_id=first)
+        runner.on_event(suspended)
+        assert runner.executing() == set() and runner.in_flight() == {first}
+        assert runner.poll_once() == [second]
+        still_finishing.set_result(None)
+        assert runner.drain(timeout=120)
+        assert state_of(str(second))[0] == "Suspended"
+    finally:
+        assert runner.shutdown(grace_seconds=120)
