@@ -280,6 +280,11 @@ class Driver:
                 self.accepted_in_burst += 1
         return done
 
+    def _first_error(self, kind: str, text: str) -> None:
+        """Keep the first message of each unexpected error for the results."""
+        errors = self.result.details.setdefault("first errors", {})
+        errors.setdefault(kind, " ".join(text.split())[:400])
+
     def _once(self, done: Completion) -> str:
         import httpx
 
@@ -298,6 +303,8 @@ class Driver:
                     self.in_flight_api -= 1
             if response.status_code == 200:
                 return "ok"
+            if response.status_code >= 500:
+                self._first_error(f"api: {response.status_code}", response.text)
             return f"api: {response.status_code}"
         try:
             courses.complete_task(done.task_id, done.answer, actor="drill")
@@ -306,6 +313,7 @@ class Driver:
         except ForloebError as exc:
             return f"service: {type(exc).__name__}"
         except Exception as exc:  # the app database or anything else: a person would try again
+            self._first_error(f"service: {type(exc).__name__}", str(exc))
             return f"service: {type(exc).__name__}"
         return "ok"
 
@@ -721,6 +729,8 @@ def _details_line(r: DrillResult) -> str:
     ]
     if d.get("stuck"):
         parts.append(f"stuck: {d['stuck']}")
+    if d.get("first errors"):
+        parts.append(f"first unexpected errors: {d['first errors']}")
     parts += r.notes
     if d.get("sending at runner kill"):
         parts.append(f"a runner kill landed inside an SMTP send: {d['sending at runner kill']}")
