@@ -249,11 +249,10 @@ def _markdown(header: list[str], rows: list[list[str]], meta: list[str], notes: 
         "`courses.complete_task` call to the `created_at` of the course's next HumanTask row. "
         "Breakdown rows come from the flow run's Prefect state history (median).",
         "",
-        "Slow outliers of the warm runner (~2 s extra) are the resume call itself: when it lands while "
-        "another write is in progress (most likely the previous course's run finishing its suspend), "
-        "the Prefect server on SQLite "
-        'answers "database is locked" and the client retries after a back-off (see the server log). '
-        "The stock runners are too slow for two runs to overlap like that in this benchmark.",
+        "The warm runner wakes on the Prefect server's flow-run events (`FORLOEB_RUNNER_WAKE=events`, "
+        "the default): resumed → Pending is the event's way to the runner plus one poll and the claim; "
+        "poll only, it is the wait for the next 0.3 s poll. The course's mails go to an SMTP sink "
+        "in the benchmark's process.",
         "",
     ]
     return "\n".join(lines)
@@ -297,10 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="forloeb-bench-"))
     results: list[Result] = []
     databases: harness.Databases | None = None
+    smtp = harness.SmtpSink()
     load_before = os.getloadavg()
     try:
         databases = harness.Databases(args.db, tmp)
+        smtp.start()  # the course's mails go somewhere (without it each send retries for ~6 s)
         with harness.prefect_server(tmp, databases) as env:
+            env["FORLOEB_SMTP_URL"] = os.environ["FORLOEB_SMTP_URL"] = smtp.url
             harness.use_env(env)  # this process is the consultant
             harness.prepare_app_db()
             for number, config in enumerate(configs):
@@ -318,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Interrupted: stopping the processes this benchmark started", flush=True)
     finally:
         harness.stop_all()
+        smtp.stop()
         if databases is not None:
             databases.drop()
         if args.keep_tmp:
