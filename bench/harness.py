@@ -420,6 +420,8 @@ def complete(task_id: int, answer: dict[str, Any], tries: int = 100) -> tuple[da
     The task row is written just before the run suspends, so the run may still be Running for a
     moment: the service then refuses (Conflict, nothing changed) and we try again shortly.
     """
+    from sqlalchemy.exc import OperationalError
+
     from core.errors import AlreadyCompleted, Conflict, OrchestratorUnavailable
     from services import courses
 
@@ -434,6 +436,9 @@ def complete(task_id: int, answer: dict[str, Any], tries: int = 100) -> tuple[da
             time.sleep(0.1)
         except OrchestratorUnavailable:  # the server did not answer in time: nothing was stored
             print(f"task {task_id}: Prefect did not answer; trying again", flush=True)
+            time.sleep(0.5)
+        except OperationalError as exc:  # SQLite app database locked too long (README): nothing stored
+            print(f"task {task_id}: {str(exc).splitlines()[0]}; trying again", flush=True)
             time.sleep(0.5)
     raise TimeoutError(f"task {task_id}: its run never became Suspended")
 
