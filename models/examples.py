@@ -65,5 +65,80 @@ def sample_answer(kind: str, base: date) -> dict[str, Any]:
         "opsamlingsmoede": {"afholdt_dato": day(0), "konklusioner": "Fortsæt med fast sparring"},
         "evaluering": {"udsendt_dato": day(0), "antal_besvarelser": 12},
         "genbesoeg": {"afholdt_dato": revisit_date(base, 6).isoformat(), "tilmeldt_netvaerk": True},
+        "opstartsmoede": {
+            "afholdt_dato": day(0),
+            "kontaktpersoner": [
+                {
+                    "navn": "Demo Kontaktperson",
+                    "rolle": "Faglig leder",
+                    "email": "faglig.leder@kommune.example",
+                }
+            ],
+            "aftaler": "Tidsplan og roller aftalt; næste møde er afdækningen",
+        },
+        "inddragelse-afdaekning": {
+            "afholdt_dato": day(0),
+            "styrker": ["Børnesamtaler holdes i de fleste sager"],
+            "udfordringer": ["Barnets perspektiv følges sjældent op i handleplanen"],
+        },
+        "udviklingsplan": {
+            "godkendt_dato": day(0),
+            "fokusomraader": ["Børnesamtalen", "Netværksinddragelse"],
+            "maal": ["Barnets perspektiv står i alle handleplaner"],
+            "antal_raadgivningsmoeder": 3,
+            "antal_traeningsdage": 2,
+            "antal_supervisioner": 2,
+        },
+        "raadgivningsmoede": {
+            "afholdt_dato": day(0),
+            "deltog_myndighed": True,
+            "deltog_almenomraade": True,
+            "antal_deltagere": 9,
+            "aftaler": "Fast punkt om inddragelse på teammøderne",
+        },
+        "udviklingsaktiviteter": {
+            "aktiviteter": [{"beskrivelse": "Ny skabelon til børnesamtaler", "ansvarlig": "Faglig leder"}]
+        },
+        "kompetenceplan": {"antal_medarbejdere": 18, "antal_faglige_ledere": 2},
+        "traeningsdag-plan": {
+            "tidspunkt": at(10),
+            "sted": "Virtuelt møde",
+            "moedeform": "virtuelt",
+            "link": "https://moede.example/traeningsdag",
+            "varighed": "halv",
+            "tema": "Samtaler med børn",
+        },
+        "supervision-plan": {
+            "tidspunkt": at(10),
+            "sted": "Rådhuset, mødelokale 3",
+            "supervisionsform": "faelles",
+        },
+        "kompetenceaktivitet-afholdt": {"afholdt_dato": day(0), "antal_medarbejdere": 14, "antal_ledere": 2},
+        "afsluttende-opfoelgning": {
+            "afholdt_dato": day(0),
+            "udvikling": "tydelig",
+            "resultater": "Fælles praksis er beskrevet og taget i brug",
+            "anbefalinger": ["Følg op på praksis hvert halve år"],
+        },
+        "indledende-analyse": {
+            "afsluttet_dato": day(0),
+            "styrker": ["Godt samarbejde mellem skole og myndighed"],
+            "udfordringer": ["Beredskabet er ikke kendt af alle medarbejdere"],
+            "fokusomraader": ["Opsporing i dagtilbud", "Brug af beredskabet"],
+            "antal_udviklingsaktiviteter": 2,
+        },
+        "beredskab-gennemgang": {
+            "gennemgaaet_dato": day(0),
+            "anbefalinger": ["Beskriv roller og ansvar ved mistanke om overgreb"],
+        },
+        "beredskab": {
+            "opdateret_dato": day(0),
+            "opdateret": True,
+            "kendt_af_medarbejdere": True,
+            "kendt_af_ledere": True,
+            "formidling": "Temamøde for alle medarbejdere og ledere",
+            "systematisk_brug": "Beredskabet er fast punkt på teammøder ved bekymring",
+        },
+        "udviklingsaktivitet": {"afholdt_dato": day(0), "aktivitetstype": "temadag", "antal_deltagere": 25},
     }
     return dict(answers[kind])

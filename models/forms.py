@@ -4,6 +4,7 @@ model before resuming. Titles are Danish: the dashboard builds its forms from th
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,8 @@ Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
+MeetingLink = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+HTTPS_URL = re.compile(r"^https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$")
 CaseReference = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-zÆØÅæøå]{1,10}-?[0-9]{1,4}$"),
@@ -131,9 +134,17 @@ class SagsanalyseForm(Form):
         return self
 
 
+Moedeform = Literal["fysisk", "virtuelt"]
+
+
 class MoedeplanForm(Form):
+    """A meeting's time and place. A virtual meeting carries its link (into the invitation and the
+    .ics); a physical one may carry one too (a hybrid meeting)."""
+
     tidspunkt: datetime = Field(title="Tidspunkt (dansk tid)")
     sted: ShortText = Field(title="Sted eller link")
+    moedeform: Moedeform = Field("fysisk", title="Mødeform (fysisk eller virtuelt)")
+    link: MeetingLink | None = Field(None, title="Mødelink (https, kræves ved virtuelt møde)")
 
     @field_validator("tidspunkt")
     @classmethod
@@ -145,6 +156,23 @@ class MoedeplanForm(Form):
             why = holiday_name(day) or ("en lørdag" if day.weekday() == 5 else "en søndag")
             raise ValueError(f"{day.isoformat()} er ikke en arbejdsdag ({why}). Vælg en hverdag.")
         return value
+
+    @field_validator("link")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not HTTPS_URL.match(value):
+            raise ValueError(
+                "Mødelinket skal være en fuld https-adresse uden mellemrum, fx https://moede.example/abc."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _virtual_needs_link(self) -> MoedeplanForm:
+        if self.moedeform == "virtuelt" and not self.link:
+            raise ValueError(
+                "Et virtuelt møde kræver et mødelink (https://...), så det kan stå i invitationen."
+            )
+        return self
 
 
 class MoedeAfholdtForm(Form):
@@ -186,6 +214,185 @@ class GenbesoegForm(Form):
     tilmeldt_netvaerk: bool = Field(False, title="Kommunen er tilmeldt det tværkommunale netværk")
 
 
+# --- Forms of the programmes inddragelse and overgreb (and shared ones) -------------------------
+# Free text is about the municipality's practice and plans, never about a child or a family.
+
+
+class OpstartsmoedeForm(Form):
+    """The kick-off meeting: who the municipality's contact people are and what was agreed."""
+
+    afholdt_dato: date = Field(title="Dato for opstartsmødet")
+    kontaktpersoner: list[Kontaktperson] = Field(min_length=1, title="Kontaktpersoner i kommunen")
+    aftaler: Text = Field(title="Aftaler fra mødet (tidsplan, roller, næste skridt)")
+
+
+class InddragelseAfdaekningForm(Form):
+    afholdt_dato: date = Field(title="Dato for afdækningsmødet")
+    styrker: list[Text] = Field(
+        min_length=1, max_length=10, title="Styrker i den nuværende inddragelsespraksis"
+    )
+    udfordringer: list[Text] = Field(
+        min_length=1, max_length=10, title="Udfordringer i den nuværende inddragelsespraksis"
+    )
+
+
+class UdviklingsplanForm(Form):
+    """The development plan: focus areas, goals and how many meetings, training days and
+    supervisions the course holds (the counts of the repeated stages)."""
+
+    godkendt_dato: date = Field(title="Dato udviklingsplanen blev godkendt")
+    fokusomraader: list[Text] = Field(min_length=1, max_length=5, title="Valgte fokusområder (1-5)")
+    maal: list[Text] = Field(min_length=1, max_length=10, title="Mål")
+    antal_raadgivningsmoeder: int = Field(4, ge=2, le=8, title="Antal rådgivningsmøder (2-8)")
+    antal_traeningsdage: int = Field(4, ge=2, le=8, title="Antal træningsdage hos Børns Vilkår (2-8)")
+    antal_supervisioner: int = Field(4, ge=1, le=10, title="Antal supervisioner hos Børns Vilkår (1-10)")
+
+
+class RaadgivningsmoedeForm(Form):
+    afholdt_dato: date = Field(title="Dato mødet blev holdt")
+    deltog_myndighed: bool = Field(False, title="Myndighedsområdet deltog")
+    deltog_udfoerer: bool = Field(False, title="Udførerområdet deltog")
+    deltog_almenomraade: bool = Field(False, title="Almenområdet deltog")
+    antal_deltagere: int = Field(ge=1, le=200, title="Antal deltagere")
+    aftaler: str = Field(
+        "", max_length=4000, title="Aftaler og næste skridt (ingen personoplysninger om børn)"
+    )
+
+    @model_validator(mode="after")
+    def _some_area(self) -> RaadgivningsmoedeForm:
+        if not (self.deltog_myndighed or self.deltog_udfoerer or self.deltog_almenomraade):
+            raise ValueError("Angiv mindst ét område, der deltog (myndighed, udfører eller almenområdet).")
+        return self
+
+
+AktivitetStatus = Literal["planlagt", "i_gang", "gennemfoert"]
+
+
+class Udviklingsaktivitet(Form):
+    beskrivelse: Text = Field(title="Aktivitet")
+    ansvarlig: ShortText = Field(title="Ansvarlig (rolle)")
+    status: AktivitetStatus = Field("planlagt", title="Status")
+
+
+class UdviklingsaktiviteterForm(Form):
+    """The municipality's own development activities between the advisory meetings."""
+
+    aktiviteter: list[Udviklingsaktivitet] = Field(min_length=1, max_length=20, title="Udviklingsaktiviteter")
+    erfaringer: str = Field("", max_length=4000, title="Erfaringer indtil nu")
+
+
+class KompetenceplanForm(Form):
+    """Børns Vilkår's plan for the competence course; a count left empty comes from the plan."""
+
+    antal_medarbejdere: int = Field(ge=1, le=300, title="Antal myndighedsmedarbejdere i forløbet")
+    antal_faglige_ledere: int = Field(ge=1, le=50, title="Antal faglige ledere i forløbet")
+    antal_traeningsdage: int | None = Field(
+        None, ge=2, le=8, title="Antal træningsdage (2-8), hvis ændret fra udviklingsplanen"
+    )
+    antal_supervisioner: int | None = Field(
+        None, ge=1, le=10, title="Antal supervisioner (1-10), hvis ændret fra udviklingsplanen"
+    )
+
+
+class TraeningsdagPlanForm(MoedeplanForm):
+    varighed: Literal["hel", "halv"] = Field("hel", title="Varighed (hel eller halv dag)")
+    tema: ShortText = Field(title="Tema for træningsdagen")
+
+
+class SupervisionPlanForm(MoedeplanForm):
+    supervisionsform: Literal["individuel", "faelles"] = Field(
+        "faelles", title="Supervisionsform (individuel eller fælles)"
+    )
+
+
+class KompetenceaktivitetAfholdtForm(Form):
+    """A training day or a supervision held: counts of participants only, no names."""
+
+    afholdt_dato: date = Field(title="Dato aktiviteten blev holdt")
+    antal_medarbejdere: int = Field(ge=0, le=300, title="Antal deltagende medarbejdere")
+    antal_ledere: int = Field(ge=0, le=50, title="Antal deltagende faglige ledere")
+    noter: str = Field("", max_length=4000, title="Noter (ingen personoplysninger om børn)")
+
+    @model_validator(mode="after")
+    def _someone(self) -> KompetenceaktivitetAfholdtForm:
+        if self.antal_medarbejdere + self.antal_ledere == 0:
+            raise ValueError("Mindst én medarbejder eller leder skal have deltaget.")
+        return self
+
+
+Udvikling = Literal["tydelig", "nogen", "ingen"]
+
+
+class AfsluttendeOpfoelgningForm(Form):
+    """The closing follow-up: has the municipality's practice developed, and how to go on."""
+
+    afholdt_dato: date = Field(title="Dato for den afsluttende opfølgning")
+    udvikling: Udvikling = Field(title="Vurdering af udviklingen (tydelig, nogen eller ingen)")
+    resultater: Text = Field(title="Resultater af forløbet")
+    anbefalinger: list[Text] = Field(min_length=1, max_length=10, title="Anbefalinger til det videre arbejde")
+
+
+class IndledendeAnalyseForm(Form):
+    """The initial analysis of the municipality's starting point (overgreb)."""
+
+    afsluttet_dato: date = Field(title="Dato analysen blev afsluttet")
+    styrker: list[Text] = Field(min_length=1, max_length=10, title="Styrker i kommunens praksis")
+    udfordringer: list[Text] = Field(min_length=1, max_length=10, title="Udfordringer i kommunens praksis")
+    fokusomraader: list[Text] = Field(
+        min_length=1, max_length=5, title="Prioriterede udviklingsområder (1-5)"
+    )
+    antal_udviklingsaktiviteter: int = Field(3, ge=1, le=6, title="Antal udviklingsaktiviteter (1-6)")
+
+
+class BeredskabGennemgangForm(Form):
+    gennemgaaet_dato: date = Field(title="Dato beredskabet blev gennemgået")
+    senest_revideret: date | None = Field(None, title="Dato beredskabet senest blev revideret (hvis kendt)")
+    anbefalinger: list[Text] = Field(
+        min_length=1, max_length=15, title="Anbefalinger til opdatering af beredskabet"
+    )
+
+
+class BeredskabForm(Form):
+    """The updated statutory beredskab: updated, known by staff and leaders, used systematically."""
+
+    opdateret_dato: date = Field(title="Dato det opdaterede beredskab blev godkendt")
+    opdateret: bool = Field(title="Beredskabet er opdateret")
+    kendt_af_medarbejdere: bool = Field(title="Beredskabet er gjort kendt blandt medarbejderne")
+    kendt_af_ledere: bool = Field(title="Beredskabet er gjort kendt blandt lederne")
+    formidling: Text = Field(title="Sådan er beredskabet gjort kendt")
+    systematisk_brug: Text = Field(
+        title="Sådan bruges beredskabet systematisk ved bekymring, mistanke eller viden om overgreb"
+    )
+
+    @model_validator(mode="after")
+    def _done(self) -> BeredskabForm:
+        labels = {
+            "opdateret": "beredskabet er opdateret",
+            "kendt_af_medarbejdere": "det er gjort kendt blandt medarbejderne",
+            "kendt_af_ledere": "det er gjort kendt blandt lederne",
+        }
+        missing = [text for name, text in labels.items() if not getattr(self, name)]
+        if missing:
+            raise ValueError("Beredskabet er ikke på plads: mangler at " + ", ".join(missing) + ".")
+        return self
+
+
+Aktivitetstype = Literal[
+    "temadag", "workshop", "undervisning", "ledersparring", "tvaerfagligt_moede", "andet"
+]
+
+
+class UdviklingsaktivitetForm(Form):
+    """One development activity held (overgreb)."""
+
+    afholdt_dato: date = Field(title="Dato aktiviteten blev holdt")
+    aktivitetstype: Aktivitetstype = Field(title="Type aktivitet")
+    antal_deltagere: int = Field(ge=1, le=300, title="Antal deltagere")
+    aftaler: str = Field(
+        "", max_length=4000, title="Aftaler og næste skridt (ingen personoplysninger om børn)"
+    )
+
+
 FORMS: dict[str, type[Form]] = {
     "behovsafklaring": BehovsafklaringForm,
     "samarbejdsaftale": SamarbejdsaftaleForm,
@@ -199,6 +406,20 @@ FORMS: dict[str, type[Form]] = {
     "opsamlingsmoede": OpsamlingsmoedeForm,
     "evaluering": EvalueringForm,
     "genbesoeg": GenbesoegForm,
+    "opstartsmoede": OpstartsmoedeForm,
+    "inddragelse-afdaekning": InddragelseAfdaekningForm,
+    "udviklingsplan": UdviklingsplanForm,
+    "raadgivningsmoede": RaadgivningsmoedeForm,
+    "udviklingsaktiviteter": UdviklingsaktiviteterForm,
+    "kompetenceplan": KompetenceplanForm,
+    "traeningsdag-plan": TraeningsdagPlanForm,
+    "supervision-plan": SupervisionPlanForm,
+    "kompetenceaktivitet-afholdt": KompetenceaktivitetAfholdtForm,
+    "afsluttende-opfoelgning": AfsluttendeOpfoelgningForm,
+    "indledende-analyse": IndledendeAnalyseForm,
+    "beredskab-gennemgang": BeredskabGennemgangForm,
+    "beredskab": BeredskabForm,
+    "udviklingsaktivitet": UdviklingsaktivitetForm,
 }
 
 
