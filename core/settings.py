@@ -39,6 +39,10 @@ class Settings(BaseSettings):
 
     timezone: str = "Europe/Copenhagen"
 
+    programme_dir: Path | None = None
+    """A directory of extra programme definition files (`*.yaml`, format 2), read beside the
+    bundled ones in models/definitions: a new programme version without a code release."""
+
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8000
 

@@ -1,26 +1,30 @@
-"""The course flow: one flow run per course, from needs clarification to the revisit.
+"""The course flow: one flow run per course, from the first stage to the revisit, on every track.
 
-The flow is generic: it walks the stages of the programme definition the course is pinned to.
-While it waits on people it is *suspended*: no process is held. After each resume the body
-runs again from the top; finished steps come back from the database or the task cache, so
-nothing is done twice and nobody is asked twice.
+The flow is generic: `services.engine` reads what is stored and says what can be done now, on each
+track of the programme version the course is pinned to; the flow does it (one Prefect task per
+action), reads again, and repeats until only waiting is left. Then it suspends: no process is held
+while people work. Completing a task stores the answer and resumes the run; the run starts again
+from the top, and what is done is skipped by the engine (no Prefect call at all), so nothing is done
+twice and nobody is asked twice, after a resume, a crash, a replay or a code release.
+
+Each wait has a fresh pause key (`vent-...`) and no input schema: answers are validated and stored
+in the app database before the run is resumed, so a lost schema cannot make a wait unanswerable.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 from prefect import flow, get_run_logger, suspend_flow_run
 from prefect.runtime import flow_run as current_flow_run
 
+from core.clock import today
 from core.faults import describe_defect, is_infrastructure
 from core.names import COURSE_FLOW
-from core.workdays import revisit_date
-from models.forms import get_form
-from models.programmes import ProgrammeDef, StageDef, StepDef, get_programme
-from models.tables import TaskStatus
-from services import flow_steps
+from models.programmes import ProgrammeDef, get_programme
+from services import engine, flow_steps
 from tasks.course import (
     activate_course,
     apply_answer,
@@ -33,77 +37,50 @@ from tasks.course import (
 )
 from tasks.notifications import announce_meeting, announce_task, stage_messages
 
-
-def human_step(
-    course_id: int,
-    stage: StageDef,
-    step: StepDef,
-    key: str,
-    title: str,
-    meeting_key: str | None,
-) -> dict[str, Any]:
-    """Ask a person once and return the answer.
-
-    The database is asked first: a step whose answer is already stored and acted on returns at
-    once (no Prefect calls at all), so a replayed, retried or restarted run never asks again.
-    """
-    assert step.form is not None
-    announces = step.meeting is not None and step.meeting.action == "plan" and meeting_key is not None
-    state = flow_steps.read_step(course_id, key)
-    if state is not None and state.applied and state.answer is not None:
-        # Cached once it succeeded; after a crash between the answer and the invitation (or its
-        # reminder runs) it finishes the job. The outbox keys keep every mail to one.
-        if announces and meeting_key:
-            announce_meeting(course_id, meeting_key)
-        return state.answer
-    open_task(course_id, stage.key, key, step.form, title, step.assignee, step.due_working_days, meeting_key)
-    if step.assignee == "kommune":
-        announce_task(course_id, key)
-    if state is not None and state.status == TaskStatus.COMPLETED and state.answer is not None:
-        answer = state.answer
-    else:
-        form = get_form(step.form)
-        # timeout=None: a course may wait months; an expiring wait would fail the run.
-        received = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
-        answer = form.model_validate(received.model_dump()).model_dump(mode="json")
-    apply_answer(
-        course_id,
-        key,
-        answer,
-        meeting_key,
-        step.meeting.model_dump(mode="json") if step.meeting else None,
-    )
-    if announces and meeting_key:
-        announce_meeting(course_id, meeting_key)
-    return answer
+MAX_PASSES = 200
+"""Every pass takes at least one action; a course that needs more between two waits has a defect."""
 
 
-def _answer_date(answers: dict[str, dict[str, Any]], ref: str) -> date:
-    step_key, _, field = ref.partition(".")
-    return date.fromisoformat(answers[step_key][field])
+class EngineStuck(RuntimeError):
+    """The engine keeps proposing work that does not get done: a defect, not an outage."""
 
 
-def run_stage(
-    programme: ProgrammeDef,
-    stage: StageDef,
-    course_id: int,
-    answers: dict[str, dict[str, Any]],
+def _take(
+    action: engine.Action, course_id: int, programme: ProgrammeDef, header: Any, run_id: str | None
 ) -> None:
-    rounds = programme.rounds(stage, answers)
-    for round_no in range(1, rounds + 1):
-        for step in stage.steps:
-            key = programme.step_key(stage, step, round_no)
-            meeting_key = None
-            if step.meeting is not None:
-                meeting_key = step.meeting.kind if stage.repeat is None else f"{step.meeting.kind}-{round_no}"
-            if step.form is None:
-                assert step.meeting is not None and step.meeting.after is not None
-                on = revisit_date(_answer_date(answers, step.meeting.after), step.meeting.months)
-                schedule_meeting(course_id, meeting_key or step.key, step.meeting.kind, on, step.meeting.at)
-                announce_meeting(course_id, meeting_key or step.key)
-                continue
-            title = step.title.format(n=round_no)
-            answers[key] = human_step(course_id, stage, step, key, title, meeting_key)
+    kind = action.kind
+    if kind == "activate":
+        activate_course(course_id, run_id)
+    elif kind == "begin_stage":
+        stage_messages(course_id, action.stage, "on_start")
+        track = programme.track_of[action.stage]
+        if run_id and track is programme.main_track:
+            position = programme.stage_position[action.stage]
+            name = programme.stage(action.stage).name
+            show_stage_in_prefect(
+                run_id,
+                f"{header.municipality} · {position}/{len(track.stages)} {name}",
+                action.stage,
+                position,
+            )
+        begin_stage(course_id, action.stage)
+    elif kind == "open_task":
+        open_task(course_id, action.stage, action.step, action.round_no, action.meeting_key)
+    elif kind == "announce_task":
+        announce_task(course_id, action.step)
+    elif kind == "apply_answer":
+        apply_answer(course_id, action.step, action.meeting_key)
+    elif kind == "schedule_meeting":
+        assert action.meeting_key is not None
+        schedule_meeting(course_id, action.step, action.meeting_key)
+    elif kind == "announce_meeting":
+        assert action.meeting_key is not None
+        announce_meeting(course_id, action.meeting_key)
+    elif kind == "finish_stage":
+        stage_messages(course_id, action.stage, "on_end")
+        finish_stage(course_id, action.stage)
+    elif kind == "complete":
+        complete_course(course_id)
 
 
 def _mark_running(flow: Any, flow_run: Any, state: Any) -> None:
@@ -129,29 +106,26 @@ def course_flow(course_id: int) -> str:
 
 
 def _run_course(course_id: int) -> str:
-    logger = get_run_logger()
     header = flow_steps.course_header(course_id)
-    programme = get_programme(header.programme, header.programme_version)
-    flow_run_id = current_flow_run.id
-    activate_course(course_id, flow_run_id)
-    # Finished stages are skipped outright on a replay: their answers come from the database,
-    # so a resume late in the course costs no more Prefect calls than one early on.
-    done, answers = flow_steps.progress(course_id)
-    total = len(programme.stages)
-    for position, stage in enumerate(programme.stages, start=1):
-        if stage.key in done:
-            continue
-        begin_stage(course_id, stage.key)
-        stage_messages(course_id, stage.key)
-        if flow_run_id:
-            show_stage_in_prefect(
-                flow_run_id,
-                f"{header.municipality} · {position}/{total} {stage.name}",
-                stage.key,
-                position,
-            )
-        run_stage(programme, stage, course_id, answers)
-        finish_stage(course_id, stage.key)
-    complete_course(course_id)
-    logger.info("Forløb %s for %s er afsluttet", course_id, header.municipality)
-    return "afsluttet"
+    run_id = current_flow_run.id
+    for _ in range(MAX_PASSES):
+        snap = engine.snapshot(course_id)
+        if snap.status == "cancelled":
+            return "aflyst"
+        # Read each pass: `forloeb course migrate` may have moved a waiting course to a new version.
+        programme = get_programme(snap.programme, snap.version)
+        plan = engine.plan(programme, snap, today())
+        if not plan.actions:
+            if plan.finished:
+                return "afsluttet"
+            wake: datetime | None = engine.wake_time(plan.wake_on) if plan.wake_on else None
+            flow_steps.set_wake(course_id, wake)
+            # timeout=None: a course may wait months; an expiring wait would fail the run.
+            suspend_flow_run(key=f"vent-{uuid4().hex[:12]}", timeout=None)
+            return "venter"  # pragma: no cover - suspending ends this execution
+        for action in plan.actions:
+            _take(action, course_id, programme, header, run_id)
+        if any(a.kind == "complete" for a in plan.actions):
+            get_run_logger().info("Forløb %s for %s er afsluttet", course_id, header.municipality)
+            return "afsluttet"
+    raise EngineStuck(f"Forløb {course_id} kommer ikke videre efter {MAX_PASSES} skridt uden at vente.")

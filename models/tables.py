@@ -100,6 +100,9 @@ class Course(SQLModel, table=True):
     flow_run_id: str | None = Field(default=None, index=True)
     created_at: datetime = _ts(nullable=False, default=now)
     completed_at: datetime | None = _ts(nullable=True)
+    wake_at: datetime | None = _ts(nullable=True, index=True)
+    """A stage waits on a timer until then (the course flow is suspended meanwhile): the lead runner
+    resumes the run when the time has come (`services.recovery`)."""
 
 
 class StageRun(SQLModel, table=True):
@@ -108,7 +111,10 @@ class StageRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id", index=True)
     stage_key: str
+    track: str = Field(default="hoved", sa_column_kwargs={"server_default": "hoved"})
+    """The programme track the stage belongs to (stages of different tracks run in parallel)."""
     position: int
+    """Number within its track."""
     name: str
     status: StageStatus = _enum(StageStatus, StageStatus.PLANNED)
     planned_start: date
@@ -152,6 +158,8 @@ class Meeting(SQLModel, table=True):
     title: str
     planned_at: datetime = _ts(nullable=False)
     location: str = ""
+    link: str | None = None
+    """A virtual meeting's link (into the invitation and the .ics)."""
     status: MeetingStatus = _enum(MeetingStatus, MeetingStatus.PLANNED)
     version: int = 1
     held_on: date | None = None
@@ -167,6 +175,21 @@ class Contact(SQLModel, table=True):
     name: str
     role: str
     email: str
+    organisation: str = Field(default="kommune", sa_column_kwargs={"server_default": "kommune"})
+    """The programme organisation the person belongs to: the municipality, or a partner."""
+
+
+class FlowMark(SQLModel, table=True):
+    """A course flow action that is done (`services.engine`): "begin:workshops", "invite:workshop-2".
+    Written last, in the action's own transaction where it can be: an action interrupted before its
+    mark runs again, and every action is idempotent on its own."""
+
+    __table_args__ = (UniqueConstraint("course_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    key: str = Field(max_length=200)
+    at: datetime = _ts(nullable=False, default=now)
 
 
 class AuditEvent(SQLModel, table=True):

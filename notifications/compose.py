@@ -8,6 +8,7 @@ posted to each extra Apprise URL (FORLOEB_NOTIFY_URLS, as recipients `kanal-1`, 
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from core.db import session_scope
 from core.errors import InvalidInput, NotFound
 from core.links import link_expires, municipality_task_url
 from core.workdays import add_working_days, is_working_day, previous_working_day
-from models.programmes import Reminder, get_programme
+from models.programmes import ProgrammeDef, Reminder, StageMessage, find_programme, get_programme
 from models.tables import (
     ConsultantPreference,
     Contact,
@@ -61,9 +62,67 @@ def _consultant(session: Session, course: Course) -> list[Recipient]:
     return found
 
 
-def _municipality(session: Session, course_id: int) -> list[Recipient]:
-    contacts = session.exec(select(Contact).where(Contact.course_id == course_id).order_by(col(Contact.id)))
+def _municipality(session: Session, course_id: int, organisation: str = "kommune") -> list[Recipient]:
+    contacts = session.exec(
+        select(Contact)
+        .where(Contact.course_id == course_id, Contact.organisation == organisation)
+        .order_by(col(Contact.id))
+    )
     return [Recipient("mail", c.email, c.name) for c in contacts]
+
+
+def _programme_of(course: Course) -> ProgrammeDef | None:
+    return find_programme(course.programme, course.programme_version)
+
+
+def answers_by_link(course: Course, role: str) -> bool:
+    """Whether the role answers its tasks through a signed link (no login): the municipality and
+    partners, as the course's programme says (a role it does not know: only 'kommune')."""
+    programme = _programme_of(course)
+    try:
+        return programme is not None and programme.role(role).answers == "link"
+    except KeyError:
+        return role == "kommune"
+
+
+def role_recipients(session: Session, course: Course, roles: tuple[str, ...] | list[str]) -> list[Recipient]:
+    """The people of each role: the consultant for the agency, the course's contact people of the
+    municipality or a partner (a partner without any: its address from the programme)."""
+    programme = _programme_of(course)
+    found: list[Recipient] = []
+    for role in roles:
+        try:
+            organisation = programme.organisation_of(role) if programme else None
+        except KeyError:
+            organisation = None
+        if organisation is None:
+            found += (
+                _municipality(session, course.id or 0) if role == "kommune" else _consultant(session, course)
+            )
+        elif organisation.kind == "agency":
+            found += _consultant(session, course)
+        else:
+            people = _municipality(session, course.id or 0, organisation.key)
+            if not people and organisation.email:
+                people = [Recipient("mail", organisation.email, organisation.name)]
+            found += people
+    unique: dict[tuple[str, str], Recipient] = {}
+    for person in found:
+        unique.setdefault((person.channel, person.address), person)
+    return list(unique.values())
+
+
+def _meeting_people(session: Session, course: Course, meeting: Meeting) -> list[Recipient]:
+    """Who is invited to a meeting: the roles its kind invites (the municipality when the programme
+    does not say), and always the consultant."""
+    programme = _programme_of(course)
+    invite: tuple[str, ...] = ("kommune",)
+    if programme is not None:
+        with suppress(KeyError):
+            invite = programme.meeting_kind(meeting.kind).invite
+    return role_recipients(session, course, [r for r in invite if r != "konsulent"]) + _consultant(
+        session, course
+    )
 
 
 def _course(session: Session, course_id: int) -> tuple[Course, dict[str, Any]]:
@@ -80,12 +139,18 @@ def _course(session: Session, course_id: int) -> tuple[Course, dict[str, Any]]:
     return course, base
 
 
-def _meeting_context(meeting: Meeting) -> dict[str, Any]:
+def _meeting_context(meeting: Meeting, programme: ProgrammeDef | None = None) -> dict[str, Any]:
+    purpose = ""
+    if programme is not None:
+        with suppress(KeyError):
+            purpose = programme.meeting_kind(meeting.kind).purpose
     return {
+        "formaal": purpose,
         "titel": meeting.title,
         "kind": meeting.kind,
         "tidspunkt": as_utc(meeting.planned_at),
         "sted": meeting.location or "Aftales nærmere",
+        "link": meeting.link,
     }
 
 
@@ -141,13 +206,14 @@ def enqueue_meeting_message(
     with session_scope() as session:
         meeting = _meeting(session, meeting_id)
         course, base = _course(session, meeting.course_id)
-        recipients = _municipality(session, meeting.course_id) + _consultant(session, course)
+        recipients = _meeting_people(session, course, meeting)
         emails = [r.address for r in recipients if r.channel == "mail"]
         ics = meeting_ics(
             uid=meeting_uid(course.uid, meeting.key),
             title=f"{meeting.title}: {base['kommune']}",
             start=as_utc(meeting.planned_at),
             location=meeting.location,
+            url=meeting.link,
             description=f"Rådgivningsforløbet {base['program']} for {base['kommune']}.",
             sequence=meeting.version - 1,
             method="CANCEL" if template == "moede_aflyst" else "REQUEST",
@@ -155,7 +221,7 @@ def enqueue_meeting_message(
             attendees=emails,
             stamp=now(),
         )
-        context = {**base, "moede": _meeting_context(meeting), "tidligere": previous}
+        context = {**base, "moede": _meeting_context(meeting, _programme_of(course)), "tidligere": previous}
         return _enqueue_all(
             session,
             course,
@@ -176,7 +242,11 @@ def enqueue_meeting_reminder(meeting_id: int, kind: str, version: int, template:
         if meeting.status != MeetingStatus.PLANNED or meeting.version != version:
             return []
         course, base = _course(session, meeting.course_id)
-        context = {**base, "moede": _meeting_context(meeting), "netvaerk_link": _public("/netvaerk")}
+        context = {
+            **base,
+            "moede": _meeting_context(meeting, _programme_of(course)),
+            "netvaerk_link": _public("/netvaerk"),
+        }
         return _enqueue_all(
             session,
             course,
@@ -184,7 +254,7 @@ def enqueue_meeting_reminder(meeting_id: int, kind: str, version: int, template:
             key=f"{course.uid}:{kind}:{meeting.key}:v{version}",
             template=template,
             context=context,
-            recipients=_municipality(session, meeting.course_id) + _consultant(session, course),
+            recipients=_meeting_people(session, course, meeting),
             meeting_id=meeting.id,
         )
 
@@ -250,24 +320,27 @@ def task_reminder_number(due: date, day: date) -> int:
     return number
 
 
-def _task_link(task: HumanTask) -> str:
-    """Where the assignee answers: a fresh signed link for the municipality (no login), the
-    dashboard inbox for the consultant."""
+def _task_link(course: Course, task: HumanTask) -> str:
+    """Where the assignee answers: a fresh signed link for a role that answers by link (the
+    municipality, a partner; no login), the dashboard inbox for the consultant."""
     assert task.id is not None
-    if task.assignee_role == "kommune":
+    if answers_by_link(course, task.assignee_role):
         return municipality_task_url(task.id, task.course_id)
     return _public(f"/opgaver/{task.id}")
 
 
 def enqueue_task_opened(course_id: int, task_key: str) -> list[int]:
-    """A new task for the municipality: mail its contacts a link to answer it without an account."""
+    """A new task for a role that answers by link (the municipality, a partner): mail its people a
+    link to answer it without an account."""
     with session_scope() as session:
         task = session.exec(
             select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.key == task_key)
         ).first()
-        if task is None or task.assignee_role != "kommune" or task.status != TaskStatus.OPEN:
+        if task is None or task.status != TaskStatus.OPEN:
             return []
         course, base = _course(session, course_id)
+        if not answers_by_link(course, task.assignee_role):
+            return []
         return _enqueue_all(
             session,
             course,
@@ -277,10 +350,10 @@ def enqueue_task_opened(course_id: int, task_key: str) -> list[int]:
             context={
                 **base,
                 "opgave": {"titel": task.title, "frist": task.due_date},
-                "link": _task_link(task),
+                "link": _task_link(course, task),
                 "link_udloeber": link_expires(),
             },
-            recipients=_municipality(session, course_id),
+            recipients=role_recipients(session, course, [task.assignee_role]),
         )
 
 
@@ -302,13 +375,10 @@ def enqueue_overdue_task_reminders(day: date) -> list[int]:
                 **base,
                 "opgave": {"titel": task.title, "frist": task.due_date},
                 "nummer": number,
-                "link": _task_link(task),
+                "link": _task_link(course, task),
             }
-            assignees = (
-                _municipality(session, task.course_id)
-                if task.assignee_role == "kommune"
-                else _consultant(session, course)
-            )
+            by_link = answers_by_link(course, task.assignee_role)
+            assignees = role_recipients(session, course, [task.assignee_role])
             ids += _enqueue_all(
                 session,
                 course,
@@ -318,7 +388,7 @@ def enqueue_overdue_task_reminders(day: date) -> list[int]:
                 context=context,
                 recipients=assignees,
             )
-            if number == MAX_TASK_REMINDERS and task.assignee_role == "kommune":
+            if number == MAX_TASK_REMINDERS and by_link:
                 ids += _enqueue_all(
                     session,
                     course,
@@ -331,44 +401,54 @@ def enqueue_overdue_task_reminders(day: date) -> list[int]:
     return ids
 
 
-def enqueue_stage_messages(course_id: int, stage_key: str) -> list[int]:
-    """On entering a stage: its `notify_on_start` messages, and the stage-change summary to a
-    consultant who asked for it."""
+def _stage_message(
+    session: Session, course: Course, base: dict[str, Any], stage_key: str, stage: Any, message: StageMessage
+) -> list[int]:
     from core.settings import get_settings
 
+    link = ""
+    if message.link == "evaluation":
+        link = get_settings().evaluation_url or _public(f"/evaluering/{course.uid}")
+    elif message.link == "course":
+        link = _public(f"/forloeb/{course.id}")
+    return _enqueue_all(
+        session,
+        course,
+        purpose=message.template,
+        key=f"{course.uid}:{message.template}:{stage_key}",
+        template=message.template,
+        context={**base, "link": link, "fase": {"navn": stage.name, "beskrivelse": stage.description}},
+        recipients=role_recipients(session, course, message.to),
+    )
+
+
+def enqueue_stage_messages(course_id: int, stage_key: str, when: str = "on_start") -> list[int]:
+    """On entering (`on_start`) or leaving (`on_end`) a stage: the stage's messages from the
+    programme, and on entering, the stage-change summary to a consultant who asked for it."""
     ids: list[int] = []
     with session_scope() as session:
         course, base = _course(session, course_id)
         programme = get_programme(course.programme, course.programme_version)
         stage = programme.stage(stage_key)
-        for template in stage.notify_on_start:
-            if template == "evaluering":
-                link = get_settings().evaluation_url or _public(f"/evaluering/{course.uid}")
-                ids += _enqueue_all(
-                    session,
-                    course,
-                    purpose="evaluering",
-                    key=f"{course.uid}:evaluering:{stage_key}",
-                    template="evaluering",
-                    context={**base, "link": link},
-                    recipients=_municipality(session, course_id),
-                )
-            else:
-                raise ValueError(f"stage {stage_key!r}: no sender for template {template!r}")
+        messages = stage.messages.on_start if when == "on_start" else stage.messages.on_end
+        for message in messages:
+            ids += _stage_message(session, course, base, stage_key, stage, message)
         pref = session.get(ConsultantPreference, course.consultant)
-        if pref is not None and pref.stage_summary:
+        if when == "on_start" and pref is not None and pref.stage_summary:
             open_tasks = session.exec(
                 select(HumanTask)
                 .where(HumanTask.course_id == course_id, HumanTask.status == TaskStatus.OPEN)
                 .order_by(col(HumanTask.due_date))
             )
+            track = programme.track_of[stage_key]
             context = {
                 **base,
                 "fase": {
                     "nummer": programme.stage_position[stage_key],
-                    "antal": len(programme.stages),
+                    "antal": len(track.stages),
                     "navn": stage.name,
                     "beskrivelse": stage.description,
+                    "spor": track.name if len(programme.tracks) > 1 else "",
                 },
                 "opgaver": [{"titel": t.title, "frist": t.due_date} for t in open_tasks],
                 "link": _public(f"/forloeb/{course_id}"),
@@ -435,7 +515,7 @@ def preview(template: str, course_id: int) -> tuple[str, Rendered]:
         context: dict[str, Any] = {
             **base,
             "modtager": person.name,
-            "moede": _meeting_context(meeting),
+            "moede": _meeting_context(meeting, _programme_of(course)),
             "tidligere": None,
             "netvaerk_link": _public("/netvaerk"),
             "opgave": {

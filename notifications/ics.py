@@ -32,8 +32,11 @@ def meeting_ics(
     attendees: list[str],
     stamp: datetime,
     duration: timedelta = timedelta(hours=3),
+    url: str | None = None,
 ) -> str:
-    """One VEVENT in Europe/Copenhagen time. `stamp` is passed in to keep this pure."""
+    """`url`: a virtual meeting's link (URL property, and in the description for clients that
+    do not show URL)."""
+    # One VEVENT in Europe/Copenhagen time. `stamp` is passed in to keep this pure.
     cal = Calendar()
     cal.add("prodid", "-//Socialstyrelsen//forloeb//DA")
     cal.add("version", "2.0")
@@ -47,7 +50,9 @@ def meeting_ics(
     event.add("dtend", local + duration)
     event.add("summary", title)
     event.add("location", location)
-    event.add("description", description)
+    event.add("description", f"{description}\nLink til mødet: {url}" if url else description)
+    if url:
+        event.add("url", url)
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     org = vCalAddress(f"mailto:{organizer}")
     org.params["cn"] = vText("Socialstyrelsen")

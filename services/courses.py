@@ -19,13 +19,15 @@ from core.errors import (
     AlreadyCompleted,
     Conflict,
     CprNumberFound,
+    ForloebError,
     InvalidInput,
     NotFound,
     validation_messages,
 )
+from core.labels import label
 from models.forms import CPR_MESSAGE, get_form
 from models.programmes import latest_version, programme_keys
-from models.tables import ACTIVE_STATUSES, Course, HumanTask, Municipality, TaskStatus
+from models.tables import ACTIVE_STATUSES, Course, CourseStatus, HumanTask, Municipality, TaskStatus
 from services.audit import audit
 from services.municipalities import find_municipality
 
@@ -118,9 +120,16 @@ def validate_answer(task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
 def complete_task(
     task_id: int, data: dict[str, Any], *, actor: str, course_id: int | None = None
 ) -> HumanTask:
-    """Validate the answer, store it and resume the course. Completing twice is refused."""
+    """Validate the answer, store it and let the course go on. Completing twice is refused.
+
+    The answer is stored before the run is resumed: once this returns it is never lost. If the
+    run cannot be resumed right now (it is just moving on, or Prefect hiccups), the run reads the
+    answer itself, or the lead runner's repair loop resumes it (`services.recovery`)."""
+    import logging
+
     from services import prefect_gateway
 
+    prefect_gateway.ensure_reachable()  # Prefect down: refuse before anything is stored
     with session_scope() as session:
         task = session.get(HumanTask, task_id, with_for_update=True)
         if task is None:
@@ -140,17 +149,24 @@ def complete_task(
         assert course is not None
         if not course.flow_run_id:
             raise Conflict(f"Forløb {course.id} har ingen flow-kørsel.")
+        if course.status in (CourseStatus.COMPLETED, CourseStatus.CANCELLED):
+            raise Conflict(f"Forløb {course.id} er {label(course.status.value)}; svaret er ikke gemt.")
         task.status = TaskStatus.COMPLETED
         task.answer = answer
         task.completed_by = actor
         task.completed_at = now()
         session.add(task)
         audit(session, actor=actor, action="opgave udført", course_id=task.course_id, detail=task.title)
+        flow_run_id = course.flow_run_id
         session.flush()
-        # Resume last: if Prefect refuses, the exception rolls the row back and nothing changed.
-        # If the commit after a successful resume failed, the flow stores the answer itself.
-        prefect_gateway.resume_course_run(course.flow_run_id, task.key, answer, get_form(task.kind))
-        return task
+        session.expunge(task)
+    try:
+        prefect_gateway.wake_course_run(flow_run_id, legacy=(task.key, answer, get_form(task.kind)))
+    except ForloebError as exc:  # stored: the repair loop delivers it (answer_not_delivered)
+        logging.getLogger(__name__).warning(
+            "Svaret på opgave %s er gemt, men forløbet kunne ikke genoptages nu: %s", task_id, exc.message
+        )
+    return task
 
 
 def task_form_schema(task: HumanTask) -> dict[str, Any]:

@@ -16,12 +16,13 @@ from sqlmodel import Session, select
 from core.clock import COPENHAGEN, as_utc, local_to_utc, now, today
 from core.db import session_scope
 from core.errors import NotFound
-from core.workdays import add_working_days, next_working_day, previous_working_day
-from models.programmes import MEETING_TITLES, MeetingRule, ProgrammeDef, get_programme
+from core.workdays import add_working_days, next_working_day, previous_working_day, revisit_date
+from models.programmes import ProgrammeDef, StepDef, find_programme, get_programme
 from models.tables import (
     Contact,
     Course,
     CourseStatus,
+    FlowMark,
     HumanTask,
     Meeting,
     MeetingStatus,
@@ -46,14 +47,6 @@ class CourseHeader:
     start_date: date
 
 
-@dataclass(frozen=True)
-class StepState:
-    task_id: int
-    status: TaskStatus
-    applied: bool
-    answer: dict[str, Any] | None
-
-
 def _course(session: Session, course_id: int) -> Course:
     course = session.get(Course, course_id)
     if course is None:
@@ -74,16 +67,42 @@ def course_header(course_id: int) -> CourseHeader:
         )
 
 
-def plan_stages(programme: ProgrammeDef, start: date) -> list[tuple[str, str, date, date]]:
-    """Planned (key, name, start, end) of every stage, back to back, on working days."""
+def plan_stages(programme: ProgrammeDef, start: date) -> list[tuple[str, str, str, int, date, date]]:
+    """Planned (key, name, track, position in track, start, end) of every stage, on working days:
+    each stage after the one before it in its track and after the stages it joins."""
+    ends: dict[str, date] = {}
     plan = []
-    cursor = next_working_day(start)
-    for stage in programme.stages:
+    todo = list(programme.stages)
+    while todo:  # the definition has no cycles (checked at load): every pass places one stage
+        for stage in todo:
+            before = programme.predecessors(stage.key)
+            if all(k in ends for k in before):
+                break
+        else:  # pragma: no cover - refused at load
+            raise ValueError("cycle in stage order")
+        todo.remove(stage)
+        cursor = next_working_day(max([start, *(ends[k] + timedelta(days=1) for k in before)]))
         end = previous_working_day(cursor + timedelta(weeks=stage.planned_weeks) - timedelta(days=1))
         end = max(end, cursor)
-        plan.append((stage.key, stage.name, cursor, end))
-        cursor = next_working_day(end + timedelta(days=1))
-    return plan
+        ends[stage.key] = end
+        track = programme.track_of[stage.key]
+        plan.append((stage.key, stage.name, track.key, programme.stage_position[stage.key], cursor, end))
+    order = {s.key: i for i, s in enumerate(programme.stages)}
+    return sorted(plan, key=lambda row: order[row[0]])
+
+
+def mark(session: Session, course_id: int, key: str) -> None:
+    """Record that a course flow action is done (`services.engine`); a second mark is a no-op."""
+    exists = session.exec(
+        select(FlowMark.id).where(FlowMark.course_id == course_id, FlowMark.key == key)
+    ).first()
+    if exists is None:
+        session.add(FlowMark(course_id=course_id, key=key))
+
+
+def mark_done(course_id: int, key: str) -> None:
+    with session_scope() as session:
+        mark(session, course_id, key)
 
 
 def activate_course(course_id: int, flow_run_id: str | None) -> None:
@@ -97,12 +116,13 @@ def activate_course(course_id: int, flow_run_id: str | None) -> None:
         session.add(course)
         existing = set(session.exec(select(StageRun.stage_key).where(StageRun.course_id == course_id)))
         programme = get_programme(course.programme, course.programme_version)
-        for position, (key, name, start, end) in enumerate(plan_stages(programme, course.start_date), 1):
+        for key, name, track, position, start, end in plan_stages(programme, course.start_date):
             if key not in existing:
                 session.add(
                     StageRun(
                         course_id=course_id,
                         stage_key=key,
+                        track=track,
                         position=position,
                         name=name,
                         planned_start=start,
@@ -117,6 +137,7 @@ def activate_course(course_id: int, flow_run_id: str | None) -> None:
             detail=f"{programme.name} (version {programme.version})",
             dedupe_key=f"{course_id}:activated",
         )
+        mark(session, course_id, "activate")
 
 
 def _stage_run(session: Session, course_id: int, stage_key: str) -> StageRun:
@@ -136,7 +157,9 @@ def begin_stage(course_id: int, stage_key: str) -> None:
             run.actual_start = now()
             session.add(run)
         course = _course(session, course_id)
-        if course.current_stage != stage_key:
+        programme = find_programme(course.programme, course.programme_version)
+        main_track = programme is None or programme.track_of[stage_key] is programme.main_track
+        if main_track and course.current_stage != stage_key:
             course.current_stage = stage_key
             course.current_stage_since = run.actual_start or now()
             session.add(course)
@@ -167,59 +190,37 @@ def finish_stage(course_id: int, stage_key: str) -> None:
         )
 
 
-def progress(course_id: int) -> tuple[set[str], dict[str, dict[str, Any]]]:
-    """Finished stage keys and every answer the flow has already acted on."""
-    with session_scope() as session:
-        done = set(
-            session.exec(
-                select(StageRun.stage_key).where(
-                    StageRun.course_id == course_id, StageRun.status == StageStatus.DONE
-                )
-            )
-        )
-        answers = {
-            task.key: task.answer
-            for task in session.exec(
-                select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.applied == True)  # noqa: E712
-            )
-            if task.answer is not None
-        }
-        return done, answers
-
-
-def read_step(course_id: int, key: str) -> StepState | None:
-    with session_scope() as session:
-        task = session.exec(
-            select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.key == key)
-        ).one_or_none()
-        if task is None or task.id is None:
-            return None
-        return StepState(task.id, task.status, task.applied, task.answer)
-
-
 def _meeting(session: Session, course_id: int, meeting_key: str) -> Meeting | None:
     return session.exec(
         select(Meeting).where(Meeting.course_id == course_id, Meeting.key == meeting_key)
     ).one_or_none()
 
 
-def open_task(
-    course_id: int,
-    stage_key: str,
-    key: str,
-    form: str,
-    title: str,
-    assignee: str,
-    due_working_days: int,
-    meeting_key: str | None = None,
-) -> int:
-    """Create the human task the flow is about to wait on (once); returns its id."""
+def _programme_of(session: Session, course_id: int) -> ProgrammeDef:
+    course = _course(session, course_id)
+    return get_programme(course.programme, course.programme_version)
+
+
+def _step(programme: ProgrammeDef, task_key: str) -> tuple[int, StepDef]:
+    found = programme.step_of_task(task_key)
+    if found is None:
+        raise NotFound(f"Trinnet {task_key!r} findes ikke i {programme.key} version {programme.version}.")
+    _stage, step, round_no = found
+    return round_no, step
+
+
+def open_task(course_id: int, stage_key: str, key: str, round_no: int, meeting_key: str | None) -> int:
+    """Create the human task the course is about to wait on (once); returns its id."""
     with session_scope() as session:
         task = session.exec(
             select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.key == key)
         ).one_or_none()
         if task is None:
-            due = add_working_days(today(), due_working_days)
+            programme = _programme_of(session, course_id)
+            _round, step = _step(programme, key)
+            assert step.form is not None
+            title = step.title.format(n=round_no)
+            due = add_working_days(today(), step.due_working_days)
             meeting = _meeting(session, course_id, meeting_key) if meeting_key else None
             if meeting is not None:
                 # Registering a meeting as held is due on the meeting's own day.
@@ -228,9 +229,9 @@ def open_task(
                 course_id=course_id,
                 stage_key=stage_key,
                 key=key,
-                kind=form,
+                kind=programme.form(step.form).model,
                 title=title,
-                assignee_role=assignee,
+                assignee_role=step.assignee,
                 due_date=due,
             )
             session.add(task)
@@ -247,70 +248,93 @@ def open_task(
         return task.id
 
 
-def apply_answer(
-    course_id: int,
-    key: str,
-    answer: dict[str, Any],
-    meeting_key: str | None = None,
-    meeting_rule: dict[str, Any] | None = None,
-) -> None:
-    """Act on a task's answer: meetings, contacts, the task row itself. Runs once per answer."""
-    rule = MeetingRule.model_validate(meeting_rule) if meeting_rule else None
+def apply_answer(course_id: int, key: str, meeting_key: str | None = None) -> None:
+    """Act on a task's stored answer (meetings, contact people, the task row). Runs once per answer.
+
+    What an answer means comes from the form's declared fields in the programme (meeting_time,
+    held_date, contacts ...), never from a field's name in code."""
     with session_scope() as session:
         task = session.exec(
             select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.key == key)
         ).one()
         if task.applied:
             return
-        if task.status != TaskStatus.COMPLETED:
-            # Resumed straight from the Prefect UI, not through our CLI/API.
-            task.status = TaskStatus.COMPLETED
-            task.answer = answer
-            task.completed_by = "prefect-ui"
-            task.completed_at = now()
-        if rule and meeting_key:
-            _apply_meeting(session, course_id, meeting_key, rule, answer)
-        for person in answer.get("kontaktpersoner", []):
-            exists = session.exec(
-                select(Contact.id).where(Contact.course_id == course_id, Contact.email == person["email"])
-            ).first()
-            if exists is None:
+        if task.status != TaskStatus.COMPLETED or task.answer is None:
+            raise NotFound(f"Opgaven {key!r} har intet svar endnu.")
+        programme = _programme_of(session, course_id)
+        _round, step = _step(programme, key)
+        assert step.form is not None
+        form = programme.form(step.form)
+        answer = task.answer
+        rule = step.meeting
+        if rule is not None and meeting_key:
+            meeting = _meeting(session, course_id, meeting_key)
+            if rule.action == "plan" and meeting is None:
+                time_field = form.field("meeting_time")
+                assert time_field is not None  # checked at load
+                virtual = (
+                    form.field("meeting_mode") and answer.get(form.field("meeting_mode") or "") == "virtuelt"
+                )
+                link_field = form.field("meeting_link")
                 session.add(
-                    Contact(
-                        course_id=course_id, name=person["navn"], role=person["rolle"], email=person["email"]
+                    Meeting(
+                        course_id=course_id,
+                        key=meeting_key,
+                        kind=rule.kind,
+                        title=meeting_title(programme, rule.kind, meeting_key),
+                        planned_at=local_to_utc(datetime.fromisoformat(answer[time_field])),
+                        location=str(answer.get(form.field("location") or "", "") or ""),
+                        link=(answer.get(link_field) if link_field and virtual else None),
                     )
                 )
+            elif rule.action == "hold" and meeting is not None and meeting.status != MeetingStatus.HELD:
+                held_field = form.field("held_date")
+                assert held_field is not None  # checked at load
+                meeting.status = MeetingStatus.HELD
+                meeting.held_on = date.fromisoformat(answer[held_field])
+                session.add(meeting)
+        contacts_field = form.field("contacts")
+        if contacts_field:
+            organisation = programme.organisation_of(step.assignee)
+            if organisation.kind == "agency":
+                organisation = next(o for o in programme.organisations if o.kind == "municipality")
+            for person in answer.get(contacts_field) or []:
+                exists = session.exec(
+                    select(Contact.id).where(Contact.course_id == course_id, Contact.email == person["email"])
+                ).first()
+                if exists is None:
+                    session.add(
+                        Contact(
+                            course_id=course_id,
+                            name=person["navn"],
+                            role=person["rolle"],
+                            email=person["email"],
+                            organisation=organisation.key,
+                        )
+                    )
         task.applied = True
         session.add(task)
 
 
-def _apply_meeting(
-    session: Session, course_id: int, meeting_key: str, rule: MeetingRule, answer: dict[str, Any]
-) -> None:
-    meeting = _meeting(session, course_id, meeting_key)
-    if rule.action == "plan":
-        planned_at = local_to_utc(datetime.fromisoformat(answer["tidspunkt"]))
-        if meeting is None:
-            session.add(
-                Meeting(
-                    course_id=course_id,
-                    key=meeting_key,
-                    kind=rule.kind,
-                    title=meeting_title(rule.kind, meeting_key),
-                    planned_at=planned_at,
-                    location=answer.get("sted", ""),
-                )
-            )
-    elif rule.action == "hold" and meeting is not None and meeting.status != MeetingStatus.HELD:
-        meeting.status = MeetingStatus.HELD
-        meeting.held_on = date.fromisoformat(answer["afholdt_dato"])
-        session.add(meeting)
-
-
-def meeting_title(kind: str, meeting_key: str) -> str:
-    title = MEETING_TITLES.get(kind, kind)
+def meeting_title(programme: ProgrammeDef | None, kind: str, meeting_key: str) -> str:
+    title = programme.meeting_title(kind) if programme else kind
     suffix = meeting_key.removeprefix(kind).lstrip("-")
     return f"{title} {suffix}" if suffix else title
+
+
+def scheduled_day(course_id: int, key: str) -> tuple[str, date, time]:
+    """(kind, day, time) of an automatic meeting step: `months` after the answered date."""
+    with session_scope() as session:
+        programme = _programme_of(session, course_id)
+        _round, step = _step(programme, key)
+        rule = step.meeting
+        assert rule is not None and rule.after is not None
+        step_key, _, name = rule.after.partition(".")
+        task = session.exec(
+            select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.key == step_key)
+        ).one()
+        assert task.answer is not None
+        return rule.kind, revisit_date(date.fromisoformat(str(task.answer[name])[:10]), rule.months), rule.at
 
 
 def schedule_meeting(
@@ -320,11 +344,13 @@ def schedule_meeting(
     with session_scope() as session:
         meeting = _meeting(session, course_id, meeting_key)
         if meeting is None:
+            course = _course(session, course_id)
+            programme = find_programme(course.programme, course.programme_version)
             meeting = Meeting(
                 course_id=course_id,
                 key=meeting_key,
                 kind=kind,
-                title=meeting_title(kind, meeting_key),
+                title=meeting_title(programme, kind, meeting_key),
                 planned_at=local_to_utc(datetime.combine(on, at)),
                 location=location or "Aftales nærmere",
             )
@@ -342,12 +368,22 @@ def schedule_meeting(
         return meeting.id
 
 
+def set_wake(course_id: int, at: datetime | None) -> None:
+    """The course waits on a timer until `at` (None: on no timer)."""
+    with session_scope() as session:
+        course = _course(session, course_id)
+        if course.wake_at != at:
+            course.wake_at = at
+            session.add(course)
+
+
 def complete_course(course_id: int) -> None:
     with session_scope() as session:
         course = _course(session, course_id)
         if course.status != CourseStatus.COMPLETED:
             course.status = CourseStatus.COMPLETED
             course.completed_at = now()
+            course.wake_at = None
             session.add(course)
         audit(
             session,

@@ -20,7 +20,7 @@ from core.db import session_scope
 from core.errors import Conflict, InvalidInput, NotFound
 from core.labels import label
 from core.workdays import holiday_name, is_working_day
-from models.programmes import MEETING_TITLES
+from models.programmes import find_programme
 from models.tables import ACTIVE_STATUSES, Course, Meeting, MeetingStatus, ReminderRun, ReminderRunStatus
 from services.audit import audit
 from services.flow_steps import meeting_title
@@ -83,8 +83,6 @@ def plan_meeting(course_id: int, kind: str, at: datetime, place: str, *, actor: 
     from notifications import compose
     from services import prefect_gateway
 
-    if kind not in MEETING_TITLES:
-        raise InvalidInput(f"Ukendt mødetype '{kind}'. Vælg en af: {', '.join(MEETING_TITLES)}.")
     planned = _check_time(at)
     prefect_gateway.ensure_reachable()
     with session_scope() as session:
@@ -95,13 +93,17 @@ def plan_meeting(course_id: int, kind: str, at: datetime, place: str, *, actor: 
             raise Conflict(
                 f"Forløb {course_id} er {label(course.status).lower()}; der kan ikke planlægges møder."
             )
+        programme = find_programme(course.programme, course.programme_version)
+        kinds = [k.key for k in programme.meeting_kinds] if programme else []
+        if kind not in kinds:
+            raise InvalidInput(f"Ukendt mødetype '{kind}'. Vælg en af: {', '.join(kinds)}.")
         count = len(list(session.exec(select(Meeting.id).where(Meeting.course_id == course_id))))
         key = f"{kind}-m{count + 1}"
         meeting = Meeting(
             course_id=course_id,
             key=key,
             kind=kind,
-            title=meeting_title(kind, kind),
+            title=meeting_title(programme, kind, kind),
             planned_at=planned,
             location=place.strip() or "Aftales nærmere",
         )

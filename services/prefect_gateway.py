@@ -208,7 +208,8 @@ def hand_back(flow_run_id: str, reason: str) -> None:
 def resume_course_run(
     flow_run_id: str, key: str, run_input: dict[str, Any], form: type[Any] | None = None
 ) -> None:
-    """Resume the course run waiting on `key` with the (already validated) answer."""
+    """Resume a run waiting the old way (before programmes as data): suspended on the task's own
+    key with the form's schema, so Prefect wants the answer as the run's input."""
     state = run_state(flow_run_id)
     if state.type != StateType.PAUSED.value or state.pause_key != key:
         raise Conflict(_not_waiting_message(state))
@@ -221,12 +222,52 @@ def resume_course_run(
         reason = getattr(result.details, "reason", "") or ""
     if result.status.value != "ACCEPT":
         raise Conflict(
-            f"Prefect afviste at genoptage forløbet ({reason or 'ukendt årsag'}). Svaret er ikke gemt. "
+            f"Prefect afviste at genoptage forløbet ({reason or 'ukendt årsag'}). "
             "Kør 'forloeb doctor' for at se, hvad der er galt med forløbet."
         )
 
 
-def _resume(flow_run_id: str, run_input: dict[str, Any]) -> Any:
+def is_legacy_wait(state: RunState) -> bool:
+    """A wait from before the course engine: on a task's key, with the form as required input."""
+    return state.waiting and state.schema_key is not None and not (state.pause_key or "").startswith("vent-")
+
+
+def wake_course_run(
+    flow_run_id: str,
+    *,
+    legacy: tuple[str, dict[str, Any], type[Any]] | None = None,
+    settle_seconds: float = 3.0,
+) -> str:
+    """Let a course's run go on after something was stored for it (an answer, a new version).
+
+    Suspended: resumed (a run waiting the old way gets `legacy` = (task key, answer, form) as its
+    input). Executing or about to: it reads the database itself; if it is just about to suspend,
+    we wait up to `settle_seconds` for that and resume it then. Ended: left to the repair loop.
+    Returns what happened: 'resumed', 'running' or the run's state name."""
+    import time
+
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        state = run_state(flow_run_id)
+        if state.waiting:
+            if is_legacy_wait(state):
+                if legacy is None or legacy[0] != state.pause_key:
+                    return state.name
+                resume_course_run(flow_run_id, legacy[0], legacy[1], legacy[2])
+                return "resumed"
+            result = _resume(flow_run_id, None)
+            if result.status.value == "ACCEPT":
+                return "resumed"
+            # Someone else resumed it a moment ago: it runs and reads the database.
+            return "running"
+        if state.final:
+            return state.name
+        if time.monotonic() >= deadline:
+            return "running"
+        time.sleep(0.2)
+
+
+def _resume(flow_run_id: str, run_input: dict[str, Any] | None) -> Any:
     try:
         with get_client(sync_client=True) as client:
             return client.resume_flow_run(UUID(flow_run_id), run_input=run_input)

@@ -29,7 +29,7 @@ from sqlmodel import col, select
 from core.clock import as_utc, days_since, now, today
 from core.db import session_scope
 from core.errors import InvalidInput, NotFound
-from models.programmes import PROGRAMMES, ProgrammeDef, StageDef, latest_version, programme_keys
+from models.programmes import ProgrammeDef, StageDef, find_programme, latest_version, programme_keys
 from models.tables import (
     ACTIVE_STATUSES,
     AuditEvent,
@@ -137,7 +137,7 @@ class OverviewPage:
 
 def programme_of(course: Course) -> ProgrammeDef | None:
     """The course's pinned definition, or None when this code does not know that version."""
-    return PROGRAMMES.get((course.programme, course.programme_version))
+    return find_programme(course.programme, course.programme_version)
 
 
 def _stage_of(programme: ProgrammeDef | None, key: str | None) -> StageDef | None:

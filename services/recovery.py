@@ -11,8 +11,11 @@ its Prefect run and the live runners; `repair()` fixes one finding; `repair_auto
                                                                           runs it again from the top
     lost_schema          waiting on the task, but Prefect lost the        store the schema again
                          form's schema: every answer would be refused
-    answer_not_delivered the answer is stored, the run still waits on it  resume with that answer
-    wrong_wait           waiting on a key that is no open task            hand it back (replay)
+    answer_not_delivered the answer is stored, the run still waits        resume it (it reads the answer)
+    timer_due            a stage's timer has come, the run still waits    resume it (the stage begins)
+    wrong_wait           waiting, but on nothing: no open task, no timer  hand it back (replay)
+                         (or, for a wait from before the engine, on a
+                         key that is no open task)
     stopped_run          the run ended (Failed/Crashed) while the course  hand it back (replay); by
                          is unfinished, e.g. after an outage              itself at most 3 times an hour
     failed_course        the course stopped on a defect                   only by a person, after the
@@ -50,7 +53,9 @@ from services.audit import audit
 AUTO_REPAIRS_PER_HOUR = 3
 """How often a course's stopped run is restarted by itself before a person must look."""
 REPAIR_ACTION = "reparation"
-AUTO_KINDS = frozenset({"orphaned_run", "lost_schema", "answer_not_delivered", "wrong_wait", "stopped_run"})
+AUTO_KINDS = frozenset(
+    {"orphaned_run", "lost_schema", "answer_not_delivered", "timer_due", "wrong_wait", "stopped_run"}
+)
 
 
 class Finding(BaseModel):
@@ -238,6 +243,29 @@ def diagnose(
         if state.type == "SCHEDULED":
             overdue_scheduled = overdue_scheduled or age > 120
             continue
+        if state.waiting and not prefect_gateway.is_legacy_wait(state):
+            unapplied = [t for t in course_tasks if t.status == TaskStatus.COMPLETED and not t.applied]
+            wake_at = as_utc(course.wake_at) if course.wake_at else None
+            if unapplied:
+                add(
+                    "answer_not_delivered",
+                    f"Svaret på '{unapplied[0].title}' er gemt, men forløbet er ikke gået videre.",
+                    "Forløbet genoptages og handler på det gemte svar.",
+                    task_key=unapplied[0].key,
+                )
+            elif wake_at is not None and wake_at <= at:
+                add(
+                    "timer_due",
+                    "En fase skulle begynde nu (dens tidsfrist er nået), men forløbet venter stadig.",
+                    "Forløbet genoptages, og fasen begynder.",
+                )
+            elif wake_at is None and not any(t.status == TaskStatus.OPEN for t in course_tasks):
+                add(
+                    "wrong_wait",
+                    "Prefect-kørslen venter, men forløbet har ingen åben opgave og venter ikke på en dato.",
+                    "Kørslen sættes i kø igen og finder selv det næste skridt.",
+                )
+            continue
         if state.waiting:
             key = state.pause_key
             waited_on = next((t for t in course_tasks if t.key == key), None)
@@ -317,8 +345,18 @@ def _deliver_answer(finding: Finding) -> str:
 
     task = _task(finding)
     assert finding.flow_run_id is not None and task.answer is not None
-    prefect_gateway.resume_course_run(finding.flow_run_id, task.key, task.answer, get_form(task.kind))
+    prefect_gateway.wake_course_run(
+        finding.flow_run_id, legacy=(task.key, task.answer, get_form(task.kind)), settle_seconds=0
+    )
     return "forløbet er genoptaget med det gemte svar"
+
+
+def _wake(finding: Finding) -> str:
+    from services import prefect_gateway
+
+    assert finding.flow_run_id is not None
+    prefect_gateway.wake_course_run(finding.flow_run_id, settle_seconds=0)
+    return "forløbet er genoptaget"
 
 
 def _restart_failed(finding: Finding) -> str:
@@ -349,6 +387,7 @@ REPAIRS: dict[str, Callable[[Finding], str]] = {
     "stopped_run": _hand_back,
     "lost_schema": _store_schema,
     "answer_not_delivered": _deliver_answer,
+    "timer_due": _wake,
     "failed_course": _restart_failed,
 }
 

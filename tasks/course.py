@@ -1,19 +1,17 @@
-"""Prefect tasks: every side effect of a course stage.
+"""Prefect tasks: every side effect of a course, one task per engine action (`services.engine`).
 
-Cache policy INPUTS + RUN_ID (+ the task's name) with persisted results: when the flow body runs
-again from the top
-after a resume, finished tasks return their stored result instead of running again. The default
-policy would also hash the task's source, so a code release would re-run finished stages.
-The functions below them are idempotent on their own too (see `services.flow_steps`).
+The course tasks need no cache: the engine skips what the app database says is done. `ONCE_PER_RUN`
+(INPUTS + RUN_ID + the task's name, persisted results) is kept for the reminder flows' tasks: a
+retried reminder run returns finished sends instead of running them again. The default policy would
+also hash the task's source, so a code release would re-run finished work.
 """
 
 from __future__ import annotations
 
-from datetime import date, time
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import INPUTS, RUN_ID, CachePolicy
+from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID, CachePolicy
 from prefect.context import TaskRunContext
 
 from core.faults import is_infrastructure
@@ -58,7 +56,10 @@ OUTAGE_RETRIES: dict[str, Any] = {
 }
 """About 50 s of outage absorbed inside a step; longer ones end the run, and the lead runner puts
 it back (services.recovery) without the course ever being marked failed."""
-_task = task(persist_result=True, cache_policy=ONCE_PER_RUN, **OUTAGE_RETRIES)
+_task = task(persist_result=False, cache_policy=NO_CACHE, **OUTAGE_RETRIES)
+"""The course engine (`services.engine`) decides from the app database what is still to do, and every
+action below is idempotent with a done-mark: a replay never calls a task for work that is done (no
+Prefect task run, no cache lookup), and a task interrupted before its mark runs again harmlessly."""
 
 
 @_task
@@ -73,7 +74,7 @@ def begin_stage(course_id: int, stage_key: str) -> None:
 
 @_task
 def show_stage_in_prefect(flow_run_id: str, run_name: str, stage_key: str, position: int) -> None:
-    """Rename and tag the flow run so the Prefect UI shows the stage too (one request)."""
+    """Rename and tag the flow run so the Prefect UI shows the main track's stage too (one request)."""
     from uuid import UUID
 
     from prefect.client.orchestration import get_client
@@ -92,34 +93,18 @@ def finish_stage(course_id: int, stage_key: str) -> None:
 
 
 @_task
-def open_task(
-    course_id: int,
-    stage_key: str,
-    key: str,
-    form: str,
-    title: str,
-    assignee: str,
-    due_working_days: int,
-    meeting_key: str | None,
-) -> int:
-    return flow_steps.open_task(
-        course_id, stage_key, key, form, title, assignee, due_working_days, meeting_key
-    )
+def open_task(course_id: int, stage_key: str, key: str, round_no: int, meeting_key: str | None) -> int:
+    return flow_steps.open_task(course_id, stage_key, key, round_no, meeting_key)
 
 
 @_task
-def apply_answer(
-    course_id: int,
-    key: str,
-    answer: dict[str, Any],
-    meeting_key: str | None,
-    meeting_rule: dict[str, Any] | None,
-) -> None:
-    flow_steps.apply_answer(course_id, key, answer, meeting_key, meeting_rule)
+def apply_answer(course_id: int, key: str, meeting_key: str | None) -> None:
+    flow_steps.apply_answer(course_id, key, meeting_key)
 
 
 @_task
-def schedule_meeting(course_id: int, meeting_key: str, kind: str, on: date, at: time) -> int:
+def schedule_meeting(course_id: int, key: str, meeting_key: str) -> int:
+    kind, on, at = flow_steps.scheduled_day(course_id, key)
     return flow_steps.schedule_meeting(course_id, meeting_key, kind, on, at)
 
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from notifications import compose, outbox
+from services.flow_steps import mark_done
 from tasks.course import ONCE_PER_RUN, OUTAGE_RETRIES
 
 _task = task(persist_result=True, cache_policy=ONCE_PER_RUN, **OUTAGE_RETRIES)
+_course_task = task(persist_result=False, cache_policy=NO_CACHE, **OUTAGE_RETRIES)
+"""The course flow's sends: the engine calls them once, and their done-mark is written last."""
 
 
 def _deliver_quietly(ids: list[int]) -> int:
@@ -30,29 +34,34 @@ def _deliver_quietly(ids: list[int]) -> int:
     return failed
 
 
-@_task
+@_course_task
 def announce_meeting(course_id: int, meeting_key: str) -> int:
     """Invitation (with .ics) to a newly planned meeting, and its reminder runs."""
     from services.meetings import schedule_meeting_reminders
 
     meeting_id = compose.meeting_id_for(course_id, meeting_key)
-    if meeting_id is None:
-        return 0
-    ids = compose.enqueue_meeting_message(meeting_id, "moede_invitation")
-    schedule_meeting_reminders(meeting_id)
-    return len(ids) - _deliver_quietly(ids)
+    sent = 0
+    if meeting_id is not None:
+        ids = compose.enqueue_meeting_message(meeting_id, "moede_invitation")
+        schedule_meeting_reminders(meeting_id)
+        sent = len(ids) - _deliver_quietly(ids)
+    mark_done(course_id, f"invite:{meeting_key}")
+    return sent
 
 
-@_task
+@_course_task
 def announce_task(course_id: int, task_key: str) -> int:
-    """A municipality's new task: its contacts get a link to answer it without an account."""
+    """A new task for a role that answers by link: its people get a link to answer it without an
+    account."""
     ids = compose.enqueue_task_opened(course_id, task_key)
-    return len(ids) - _deliver_quietly(ids)
+    sent = len(ids) - _deliver_quietly(ids)
+    mark_done(course_id, f"announce:{task_key}")
+    return sent
 
 
-@_task
-def stage_messages(course_id: int, stage_key: str) -> int:
-    ids = compose.enqueue_stage_messages(course_id, stage_key)
+@_course_task
+def stage_messages(course_id: int, stage_key: str, when: str = "on_start") -> int:
+    ids = compose.enqueue_stage_messages(course_id, stage_key, when)
     return len(ids) - _deliver_quietly(ids)
 
 

@@ -32,9 +32,15 @@ def run_until_wait(flow_run_id: str) -> FlowRun:
 
 
 def state_of(flow_run_id: str) -> tuple[str, str | None]:
+    """(state name, what the run waits on): for a suspended course run, the key of the open task it
+    waits on (several, comma-separated, when tracks wait in parallel); else the pause key."""
     run = read_run(flow_run_id)
     assert run.state is not None
-    return run.state.name, run.state.state_details.pause_key
+    key = run.state.state_details.pause_key
+    if run.state.name == "Suspended" and key and key.startswith("vent-"):
+        course_id = int(run.parameters["course_id"])
+        key = ",".join(sorted(t.key for t in open_tasks(course_id))) or key
+    return run.state.name, key
 
 
 ANSWER_BASE = date(2026, 3, 2)
