@@ -537,3 +537,11 @@ def test_a_bad_file_is_refused_and_the_good_ones_are_served(tmp_path: Path) -> N
         "dublet.yaml",
     }
     assert any("findes allerede" in p.message for ps in refused.values() for p in ps)
+
+
+def test_the_annotated_example_in_the_format_reference_is_valid() -> None:
+    doc = (DEFINITIONS_DIR.parent.parent / "docs" / "PROGRAMMES.md").read_text(encoding="utf-8")
+    example = doc.split("## An annotated example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    p = parse(example, "PROGRAMMES.md")
+    assert [t.key for t in p.tracks] == ["hoved", "kompetence"]
+    assert p.predecessors("opfoelgning") == ("plan", "traeningsdage")
