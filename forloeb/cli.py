@@ -16,6 +16,7 @@ from forloeb import (
     meeting_commands,
     notification_commands,
     operations_commands,
+    programme_commands,
 )
 
 app = typer.Typer(
@@ -30,7 +31,9 @@ app.add_typer(notification_commands.notifications_app, name="notifications")
 app.command("preview")(notification_commands.preview)
 app.add_typer(db_commands.db_app, name="db")
 app.command("doctor")(operations_commands.doctor)
+operations_commands.course_app.command("migrate")(programme_commands.migrate)
 app.add_typer(operations_commands.course_app, name="course")
+app.add_typer(programme_commands.programmes_app, name="programmes")
 
 
 def main() -> None:

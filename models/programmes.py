@@ -18,10 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -147,8 +147,8 @@ class RepeatRule(Definition):
 
 
 class Timer(Definition):
-    """Begin `months` months (and `weeks` weeks) after the date in `after` ("step-key.field"), or
-    `weeks_before` weeks earlier than that, on a working day. Waits with no process held."""
+    """Begin `months` months after the date in `after` ("step-key.field", a required date field),
+    or `weeks_before` weeks earlier than that, on a working day. Waits with no process held."""
 
     after: str
     months: int = Field(0, ge=0)
@@ -390,7 +390,8 @@ def _has_cycle(graph: dict[str, tuple[str, ...]]) -> list[str]:
 
 
 def template_exists(name: str) -> bool:
-    return all((TEMPLATES_DIR / f"{name}{suffix}").is_file() for suffix in (".subject.txt", ".txt"))
+    """A message template with all three parts (what `notifications.render` renders)."""
+    return all((TEMPLATES_DIR / f"{name}{suffix}").is_file() for suffix in (".subject.txt", ".txt", ".html"))
 
 
 def check_definition(p: ProgrammeDef) -> list[Problem]:
@@ -566,9 +567,14 @@ def _check_ref(ref: str, earlier: dict[str, Any], where: str, kind: str) -> list
     info = fields.get(field)
     if info is None:
         return [Problem(where, f"trinnet {step_key!r} har intet felt {field!r}")]
-    annotation = str(info.annotation)
-    if kind not in annotation:
-        return [Problem(where, f"feltet {ref!r} er ikke af typen {kind}")]
+    wanted: type = int if kind == "int" else date
+    annotation = info.annotation
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if kind == "int" and len(args) == 1:  # an optional count: the next reference, else the default
+        annotation = args[0]
+    if annotation is not wanted:
+        what = "et helt tal" if kind == "int" else "en dato (et påkrævet datofelt)"
+        return [Problem(where, f"feltet {ref!r} er ikke {what}")]
     return []
 
 

@@ -32,6 +32,7 @@ TEMPLATES = (
     "opgave_eskalering",
     "evaluering",
     "faseskift",
+    "fase_start",
 )
 
 

@@ -241,11 +241,23 @@ def _rows(connection: Connection) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+ADDED: dict[str, dict[str, Any]] = {
+    # 0004_tracks: what existing rows mean in the new columns.
+    "stagerun": {"track": "hoved"},
+    "contact": {"organisation": "kommune"},
+    "meeting": {"link": None},
+    "course": {"wake_at": None},
+}
+
+
 def _translated(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     out = {}
     for table, table_rows in rows.items():
         codes = TRANSLATED.get(table, {})
-        out[table] = [{k: codes[k][v] if k in codes else v for k, v in row.items()} for row in table_rows]
+        out[table] = [
+            {**{k: codes[k][v] if k in codes else v for k, v in row.items()}, **ADDED.get(table, {})}
+            for row in table_rows
+        ]
     return out
 
 

@@ -34,6 +34,16 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "tidligere": MEETING["tidspunkt"],
     },
     "moede_aflyst": {"moede": MEETING},
+    "fase_start": {
+        "program": "Inddragelse af børn og unge i egen sag",
+        "fase": {
+            "navn": "Opstart af kompetenceforløbet",
+            "beskrivelse": (
+                "Børns Vilkår planlægger forløbet for myndighedsmedarbejdere og deres faglige ledere."
+            ),
+        },
+        "link": "",
+    },
     "moede_paamindelse": {"moede": {**MEETING, "kind": "afdaekningsworkshop", "titel": "Afdækningsworkshop"}},
     "genbesoeg_paamindelse": {
         "moede": {**MEETING, "kind": "genbesoeg", "titel": "Genbesøg", "sted": "Aftales nærmere"},

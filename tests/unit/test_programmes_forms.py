@@ -9,86 +9,72 @@ from pydantic import ValidationError
 from core.workdays import is_working_day
 from devtools.demo import sample_answer
 from models.forms import FORMS, ArbejdsgruppeForm, MoedeplanForm, SagsanalyseForm
-from models.programmes import (
-    MINORITETSETNISKE_V1,
-    PROGRAMMES,
-    MeetingRule,
-    ProgrammeDef,
-    RepeatRule,
-    StageDef,
-    StepDef,
-    get_programme,
-)
+from models.programmes import ProgrammeDef, catalog, get_programme
 from services.flow_steps import plan_stages
 
 
+def _v1() -> ProgrammeDef:
+    return get_programme("minoritetsetniske", 1)
+
+
 def test_minoritetsetniske_has_the_eleven_stages_in_order() -> None:
-    keys = [stage.key for stage in MINORITETSETNISKE_V1.stages]
-    assert keys == [
-        "behovsafklaring",
-        "samarbejdsaftale",
-        "arbejdsgruppe",
-        "dataindsamling",
-        "sagsanalyse",
-        "afdaekningsworkshop",
-        "workshops",
-        "ledersparring",
-        "opsamlingsmoede",
-        "evaluering",
-        "genbesoeg",
-    ]
-    assert get_programme("minoritetsetniske", 1) is MINORITETSETNISKE_V1
+    for version in (1, 2):
+        keys = [stage.key for stage in get_programme("minoritetsetniske", version).stages]
+        assert keys == [
+            "behovsafklaring",
+            "samarbejdsaftale",
+            "arbejdsgruppe",
+            "dataindsamling",
+            "sagsanalyse",
+            "afdaekningsworkshop",
+            "workshops",
+            "ledersparring",
+            "opsamlingsmoede",
+            "evaluering",
+            "genbesoeg",
+        ]
 
 
 def test_every_definition_validates_again_from_its_data() -> None:
-    for programme in PROGRAMMES.values():
+    for programme in catalog().programmes.values():
         assert ProgrammeDef.model_validate(programme.model_dump()) == programme
 
 
-def _stage(key: str, steps: list[StepDef], repeat: RepeatRule | None = None) -> StageDef:
-    return StageDef(key=key, name=key, description="", planned_weeks=1, steps=steps, repeat=repeat)
-
-
-def test_definitions_refuse_bad_keys_forms_and_references() -> None:
-    with pytest.raises(ValidationError, match="kebab-case"):
-        StepDef(key="bad_key", title="x", form="behovsafklaring")
-    with pytest.raises(ValidationError, match="unknown form"):
-        StepDef(key="a", title="x", form="nope")
-    with pytest.raises(ValidationError, match="only a meeting 'schedule'"):
-        StepDef(key="a", title="x")
-    step = StepDef(key="a", title="x", form="behovsafklaring")
-    with pytest.raises(ValidationError, match="used twice"):
-        ProgrammeDef(
-            key="p", version=1, name="p", description="", stages=[_stage("s1", [step]), _stage("s2", [step])]
-        )
-    later = StepDef(
-        key="b", title="x", meeting=MeetingRule(kind="genbesoeg", action="schedule", after="a.no_such_field")
-    )
-    with pytest.raises(ValidationError, match="no field"):
-        ProgrammeDef(key="p", version=1, name="p", description="", stages=[_stage("s1", [step, later])])
-    repeat = RepeatRule(count_from=["missing.x"], default=2)
-    with pytest.raises(ValidationError, match="earlier, non-repeated step"):
-        ProgrammeDef(key="p", version=1, name="p", description="", stages=[_stage("s1", [step], repeat)])
-
-
 def test_rounds_come_from_answers_within_bounds() -> None:
-    workshops = MINORITETSETNISKE_V1.stage("workshops")
-    assert MINORITETSETNISKE_V1.rounds(workshops, {}) == 3
-    assert MINORITETSETNISKE_V1.rounds(workshops, {"samarbejdsaftale": {"antal_workshops": 2}}) == 2
+    v1 = _v1()
+    workshops = v1.stage("workshops")
+    assert v1.rounds(workshops, {}) == 3
+    assert v1.rounds(workshops, {"samarbejdsaftale": {"antal_workshops": 2}}) == 2
     answers = {
         "samarbejdsaftale": {"antal_workshops": 2},
         "afdaekningsworkshop-afholdt": {"antal_workshops": 3},
     }
-    assert MINORITETSETNISKE_V1.rounds(workshops, answers) == 3
-    assert MINORITETSETNISKE_V1.rounds(workshops, {"samarbejdsaftale": {"antal_workshops": 9}}) == 3
+    assert v1.rounds(workshops, answers) == 3
+    assert v1.rounds(workshops, {"samarbejdsaftale": {"antal_workshops": 9}}) == 3
 
 
 def test_stage_plan_is_back_to_back_on_working_days() -> None:
-    plan = plan_stages(MINORITETSETNISKE_V1, date(2026, 12, 19))  # a Saturday
-    assert plan[0][2] == date(2026, 12, 21)
-    for (_, _, start, end), (_, _, next_start, _) in itertools.pairwise(plan):
+    plan = plan_stages(_v1(), date(2026, 12, 19))  # a Saturday
+    assert plan[0][4] == date(2026, 12, 21)
+    for (*_, start, end), (*_, next_start, _) in itertools.pairwise(plan):
         assert start <= end < next_start
-    assert all(is_working_day(start) and is_working_day(end) for _, _, start, end in plan)
+    assert all(is_working_day(start) and is_working_day(end) for *_, start, end in plan)
+
+
+def test_stage_plan_of_two_tracks_runs_them_side_by_side_and_joins() -> None:
+    programme = get_programme("inddragelse", 1)
+    plan = {
+        key: (track, start, end)
+        for key, _name, track, _pos, start, end in plan_stages(programme, date(2027, 1, 4))
+    }
+    main, partner = programme.tracks
+    first_partner = partner.stages[0]
+    # The partner track starts after the stages it waits for, in parallel with the main track.
+    for before in first_partner.after:
+        assert plan[first_partner.key][1] > plan[before][2]
+    join = next(s for s in main.stages if s.after)
+    assert all(plan[join.key][1] > plan[k][2] for k in join.after)
+    assert {plan[s.key][0] for s in partner.stages} == {partner.key}
 
 
 @pytest.mark.parametrize("kind", sorted(FORMS))

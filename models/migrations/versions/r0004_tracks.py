@@ -21,15 +21,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("stagerun") as batch:
-        batch.add_column(sa.Column("track", sa.String(), server_default="hoved", nullable=False))
-    with op.batch_alter_table("contact") as batch:
-        batch.add_column(sa.Column("organisation", sa.String(), server_default="kommune", nullable=False))
-    with op.batch_alter_table("course") as batch:
-        batch.add_column(sa.Column("wake_at", sa.DateTime(timezone=True), nullable=True))
-        batch.create_index("ix_course_wake_at", ["wake_at"])
-    with op.batch_alter_table("meeting") as batch:
-        batch.add_column(sa.Column("link", sa.String(), nullable=True))
+    # Plain ADD COLUMN (no batch copy): on SQLite a batch rebuild of `meeting` would drop a table
+    # that notifications and reminder runs point to.
+    op.add_column("stagerun", sa.Column("track", sa.String(), server_default="hoved", nullable=False))
+    op.add_column("contact", sa.Column("organisation", sa.String(), server_default="kommune", nullable=False))
+    op.add_column("course", sa.Column("wake_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_course_wake_at", "course", ["wake_at"])
+    op.add_column("meeting", sa.Column("link", sa.String(), nullable=True))
     op.create_table(
         "flowmark",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -46,12 +44,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_flowmark_course_id", table_name="flowmark")
     op.drop_table("flowmark")
-    with op.batch_alter_table("meeting") as batch:
-        batch.drop_column("link")
-    with op.batch_alter_table("course") as batch:
-        batch.drop_index("ix_course_wake_at")
-        batch.drop_column("wake_at")
-    with op.batch_alter_table("contact") as batch:
-        batch.drop_column("organisation")
-    with op.batch_alter_table("stagerun") as batch:
-        batch.drop_column("track")
+    # Plain DROP COLUMN (SQLite >= 3.35 has it): a batch copy would drop `meeting`, which other
+    # tables point to.
+    op.drop_column("meeting", "link")
+    op.drop_index("ix_course_wake_at", table_name="course")
+    op.drop_column("course", "wake_at")
+    op.drop_column("contact", "organisation")
+    op.drop_column("stagerun", "track")
