@@ -65,6 +65,7 @@ class CourseList(BaseModel):
 class StageOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     stage_key: str
+    track: str
     position: int
     name: str
     status: str
@@ -177,6 +178,8 @@ def list_courses(
 def _detail(course_id: int) -> CourseDetailOut:
     detail = read_model.course_detail(course_id)
     (summary,) = read_model.overview(read_model.OverviewFilters(course_id=course_id)).rows
+    # The detail knows what a waiting track waits on (a timer's day, from the answers).
+    summary = summary.model_copy(update={"tracks": detail.tracks})
     return CourseDetailOut(
         course=_course_out(summary),
         stages=[StageOut.model_validate(s) for s in detail.stages],
