@@ -74,12 +74,14 @@ def course_page(request: Request, course_id: Id, user: User) -> Response:
     detail = read_model.course_detail(course_id)
     answers = {t.id: formgen.describe_answer(t.kind, t.answer) for t in detail.tasks}
     notes = outbox_admin.list_notifications(course_id=course_id, limit=50)
+    lanes = [(t.key, t.name) for t in detail.programme.tracks] if detail.programme else []
     return render(
         request,
         "course.html",
         {
             "d": detail,
-            "gantt": gantt_svg(detail.stages, today()),
+            "gantt": gantt_svg(detail.stages, today(), lanes),
+            "track_names": dict(lanes),
             "answers": answers,
             "notifications": notes,
             "done": int_param(request.query_params.get("udfoert"), 0),
