@@ -92,7 +92,9 @@ def status(course: Annotated[int | None, typer.Argument(help="Forløbets nummer"
         "Nr", "Kommune", "Program", "Konsulent", "Status", "Fase", "Dage i fase", "Næste opgave", "Frist"
     )
     for row in rows:
-        stage = f"{row.stage_position}/{row.stage_count} {row.stage_name}" if row.stage_position else "-"
+        # "4/6 Udviklingsarbejde · Børns Vilkår: Træningsdag 2": the main track's stage, then every
+        # other track's active stage; one track: the stage as always.
+        stage = f"{row.stage_position}/{row.stage_count} {row.stage_text}" if row.stage_position else "-"
         due = row.next_task_due.isoformat() if row.next_task_due else ""
         if due and row.overdue_tasks:
             due = f"[red]{due} (overskredet)[/]"
@@ -112,21 +114,51 @@ def status(course: Annotated[int | None, typer.Argument(help="Forløbets nummer"
         _print_course_detail(detail)
 
 
+def course_show(course: Annotated[int, typer.Argument(help="Forløbets nummer")]) -> None:
+    """Et forløb: hvor hvert spor står, faseplan (planlagt og faktisk), møder og Prefect-link."""
+    from services.read_model import course_detail
+
+    ready()
+    try:
+        detail = course_detail(course)
+    except ForloebError as error:
+        raise fail(error) from None
+    c = detail.course
+    name = detail.programme.name if detail.programme else c.programme
+    console.print(f"[bold]Forløb {c.id}:[/] {detail.municipality.name}, {name} ({label(c.status)})")
+    days = f" ({detail.days_in_stage} dage)" if detail.days_in_stage is not None else ""
+    console.print(f"Fase: {detail.stage_text or '-'}{days}")
+    console.print(f"Konsulent: {c.consultant}, start {c.start_date}, åbne opgaver {detail.open_tasks}")
+    _print_course_detail(detail)
+
+
 def _print_course_detail(detail: CourseDetail) -> None:
     from core.settings import flow_run_url
 
-    stages = Table("Fase", "Planlagt", "Faktisk", "Status", title="Faser")
+    several = len(detail.tracks) > 1
+    if several:
+        tracks = Table("Spor", "Fase", "Står", title="Spor")
+        for track in detail.tracks:
+            if track.state == "done":
+                where, state = "", "afsluttet"
+            else:
+                where = f"{track.position}/{track.count} {track.stage_name}"
+                if track.round_name:
+                    where += f" · {track.round_name}"
+                state = "i gang" if track.state == "active" else (track.waiting or "venter")
+            tracks.add_row(track.track_name, where, state)
+        console.print(tracks)
+    names = {t.key: t.name for t in detail.programme.tracks} if detail.programme else {}
+    lane_column = ("Spor",) if several else ()
+    stages = Table(*lane_column, "Fase", "Planlagt", "Faktisk", "Status", title="Faser")
     for run in detail.stages:
         actual = ""
         if run.actual_start:
             actual = format_local(run.actual_start)[:10]
             actual += " - " + (format_local(run.actual_end)[:10] if run.actual_end else "")
-        stages.add_row(
-            f"{run.position}. {run.name}",
-            f"{run.planned_start} - {run.planned_end}",
-            actual,
-            label(run.status),
-        )
+        cells = [f"{run.position}. {run.name}", f"{run.planned_start} - {run.planned_end}", actual]
+        lane = [names.get(run.track, run.track)] if several else []
+        stages.add_row(*lane, *cells, label(run.status))
     console.print(stages)
     if detail.meetings:
         table = Table("Møde", "Tidspunkt", "Sted", "Status", title="Møder")
