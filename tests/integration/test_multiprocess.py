@@ -364,15 +364,14 @@ class Api:
         return course
 
     def waiting_on(self, course: dict[str, Any], key: str, timeout: float = 45) -> dict[str, Any]:
-        """The course's open task `key`, once the course waits on it: the task row is made before
-        the run suspends (and mails the municipality), and an answer given in between is refused
-        with 409 "try again in a moment"."""
+        """The course's open task `key`, once the course's run is suspended waiting on it (an answer
+        given before would be kept and acted on too; waiting makes the test's steps deterministic)."""
 
         def find() -> dict[str, Any] | None:
             items = self.next().get("/api/tasks", params={"course_id": course["id"]}).json()["items"]
             task = next((t for t in items if t["key"] == key and t["status"] == "open"), None)
             run = httpx.get(f"{self.shape.api}/flow_runs/{course['flow_run_id']}", timeout=10).json()
-            suspended = run["state"]["type"] == "PAUSED" and run["state"]["state_details"]["pause_key"] == key
+            suspended = run["state"]["type"] == "PAUSED"
             return task if suspended else None
 
         found: dict[str, Any] = wait_until(f"course {course['id']} waiting on {key}", find, timeout)

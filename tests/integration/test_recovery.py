@@ -21,9 +21,10 @@ from typer.testing import CliRunner
 from core.clock import frozen, now
 from core.db import session_scope
 from forloeb.cli import app
+from models.forms import get_form
 from models.tables import AuditEvent, Course, CourseStatus, HumanTask, RunnerProcess, TaskStatus
-from services import courses, flow_steps, read_model, recovery
-from tests.support.drive import answer_for, open_tasks, read_run, run_until_wait, state_of
+from services import courses, engine, flow_steps, read_model, recovery
+from tests.support.drive import answer_for, make_legacy_wait, open_tasks, read_run, run_until_wait, state_of
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 cli = CliRunner(env={"COLUMNS": "250"})
@@ -57,6 +58,28 @@ def _repairs(course_id: int) -> list[str]:
                 )
             )
         ]
+
+
+def test_a_course_waiting_on_nothing_is_handed_back_and_a_due_timer_wakes_it() -> None:
+    course = _started("Favrskov")
+    run_id = course.flow_run_id or ""
+    with session_scope() as session:  # its only task answered and applied behind the run's back
+        [task] = session.exec(select(HumanTask).where(HumanTask.course_id == course.id)).all()
+        task.status, task.answer, task.applied = TaskStatus.COMPLETED, answer_for(task.kind), True
+        session.add(task)
+    assert _kinds() == ["wrong_wait"]
+    recovery.repair_automatically(actor="runner test")
+    run_until_wait(run_id)
+    assert state_of(run_id) == ("Suspended", "samarbejdsaftale")
+    with session_scope() as session:  # now a stage waits on a timer that has come
+        row = session.get(Course, course.id)
+        assert row is not None
+        row.wake_at = now() - timedelta(minutes=1)
+        session.add(row)
+    assert _kinds() == ["timer_due"]
+    [(finding, outcome)] = recovery.repair_automatically(actor="runner test")
+    assert finding.kind == "timer_due" and outcome == "forløbet er genoptaget"
+    assert read_run(run_id).state is not None and read_run(run_id).state.type.value == "SCHEDULED"
 
 
 def test_a_healthy_waiting_course_has_no_findings() -> None:
@@ -111,9 +134,16 @@ def test_a_live_runner_holding_the_run_is_left_alone() -> None:
         assert [f.kind for f in recovery.diagnose().findings] == []
 
 
+def _legacy(course: Course) -> None:
+    """The course waits the way it did before the engine (started before the upgrade)."""
+    [task] = open_tasks(course.id or 0)
+    make_legacy_wait(course.flow_run_id or "", task.key, get_form(task.kind))
+
+
 def test_a_wait_whose_schema_was_lost_is_repaired_and_answers_are_accepted() -> None:
     course = _started("Vejle")
     run_id = course.flow_run_id or ""
+    _legacy(course)
     with get_client(sync_client=True) as client:
         client.delete_flow_run_input(UUID(run_id), "suspended-behovsafklaring-schema")
     assert _kinds() == ["lost_schema"]
@@ -133,6 +163,7 @@ def test_a_wait_whose_schema_was_lost_is_repaired_and_answers_are_accepted() -> 
 def test_completing_a_task_repairs_a_lost_schema_on_the_way() -> None:
     course = _started("Horsens")
     run_id = course.flow_run_id or ""
+    _legacy(course)
     with get_client(sync_client=True) as client:
         client.delete_flow_run_input(UUID(run_id), "suspended-behovsafklaring-schema")
     _answer_first_task(course)  # no "Run input schema not found"
@@ -158,12 +189,12 @@ def test_an_answer_stored_but_never_delivered_is_delivered_by_course_resume() ->
 def test_an_outage_ends_the_run_but_never_the_course(monkeypatch: pytest.MonkeyPatch) -> None:
     course = _started("Herning")
     _answer_first_task(course)
-    real_progress = flow_steps.progress
+    real_snapshot = engine.snapshot
 
     def prefect_down(course_id: int) -> object:
         raise httpx.ConnectError("All connection attempts failed")
 
-    monkeypatch.setattr(flow_steps, "progress", prefect_down)
+    monkeypatch.setattr(engine, "snapshot", prefect_down)
     run = run_until_wait(course.flow_run_id or "")
     assert run.state is not None and run.state.type.value == "FAILED"
     assert read_model.get_course(course.id or 0).status == CourseStatus.ACTIVE
@@ -173,7 +204,7 @@ def test_an_outage_ends_the_run_but_never_the_course(monkeypatch: pytest.MonkeyP
         ]
     assert "forløb afbrudt af driftsfejl" in actions and "forløb fejlet" not in actions
 
-    monkeypatch.setattr(flow_steps, "progress", real_progress)
+    monkeypatch.setattr(engine, "snapshot", real_snapshot)
     assert _kinds() == ["stopped_run"]
     recovery.repair_automatically(actor="runner test")
     run_until_wait(course.flow_run_id or "")
@@ -229,6 +260,7 @@ def test_stopped_runs_restart_by_themselves_at_most_three_times_an_hour() -> Non
 
 def test_doctor_json_lists_what_it_found() -> None:
     course = _started("Skive")
+    _legacy(course)
     with get_client(sync_client=True) as client:
         client.delete_flow_run_input(UUID(course.flow_run_id or ""), "suspended-behovsafklaring-schema")
     result = cli.invoke(app, ["doctor", "--json"])

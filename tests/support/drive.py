@@ -56,3 +56,18 @@ def open_tasks(course_id: int) -> list[HumanTask]:
     """The course's open tasks, earliest deadline first (the read model's task inbox)."""
     rows, _total = read_model.task_inbox(course_id=course_id, limit=None)
     return [row.task for row in rows]
+
+
+def make_legacy_wait(flow_run_id: str, key: str, form: type[Any]) -> None:
+    """Put a run in a wait made the way courses waited before the course engine (and courses
+    started before the upgrade still do): suspended on the task's own key, with the form's schema
+    as required input - exactly what `suspend_flow_run(wait_for_input=form, key=key)` stored."""
+    from prefect.input.run_input import keyset_from_paused_state, run_input_subclass_from_type
+    from prefect.states import Suspended
+
+    state = Suspended(timeout_seconds=None, pause_key=key)
+    keyset = keyset_from_paused_state(state)
+    state.state_details.run_input_keyset = keyset
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(UUID(flow_run_id), state, force=True)
+    run_input_subclass_from_type(form).save(keyset, flow_run_id=UUID(flow_run_id))

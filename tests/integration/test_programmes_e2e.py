@@ -1,0 +1,216 @@
+"""Every programme driven end to end through every stage and track against the Prefect harness,
+with parallel tracks, the join, the timer, replays and a crash at the join; versions: a course keeps
+its version when a new one is added, and `course migrate` moves a waiting course (or says why not)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from core.clock import as_utc, frozen
+from core.db import session_scope
+from core.errors import Conflict
+from models import programmes as definitions
+from models.tables import AuditEvent, Course, CourseStatus, HumanTask, Meeting, StageRun, StageStatus
+from services import courses, flow_steps, programmes, read_model, recovery
+from tests.support.drive import answer_for, open_tasks, run_until_wait, state_of
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+def drive(course_id: int, run_id: str, *, stop_after: int | None = None) -> list[str]:
+    """Answer the course's open tasks (earliest deadline first) until it completes; a course that
+    waits on a timer is woken as the lead runner would when its day comes. Returns the task keys
+    answered, in order."""
+    answered: list[str] = []
+    for _ in range(200):
+        name, _key = state_of(run_id)
+        if name == "Completed" or (stop_after is not None and len(answered) >= stop_after):
+            return answered
+        assert name == "Suspended", name
+        tasks = open_tasks(course_id)
+        if not tasks:
+            course = read_model.get_course(course_id)
+            assert course.wake_at is not None, "a suspended course waits on a task or a timer"
+            with frozen(as_utc(course.wake_at) + timedelta(minutes=1)):
+                done = recovery.repair_automatically(actor="runner-test")
+                assert [f.kind for f, _ in done] == ["timer_due"]
+                run_until_wait(run_id)
+            continue
+        task = tasks[0]
+        courses.complete_task(task.id or 0, answer_for(task.kind), actor="test")
+        answered.append(task.key)
+        run_until_wait(run_id)
+    raise AssertionError("the course did not complete")
+
+
+def _start(programme: str, municipality: str) -> tuple[int, str]:
+    course = courses.start_course(municipality, programme, "Konsulent K", date(2026, 1, 5))
+    assert course.id is not None and course.flow_run_id is not None
+    run_until_wait(course.flow_run_id)
+    return course.id, course.flow_run_id
+
+
+def _stages(course_id: int) -> dict[str, StageRun]:
+    with session_scope() as session:
+        return {s.stage_key: s for s in session.exec(select(StageRun).where(StageRun.course_id == course_id))}
+
+
+def _events(course_id: int) -> Counter[tuple[str, str]]:
+    with session_scope() as session:
+        return Counter(
+            (e.action, e.detail)
+            for e in session.exec(select(AuditEvent).where(AuditEvent.course_id == course_id))
+        )
+
+
+@pytest.mark.parametrize(
+    ("programme", "municipality"),
+    [("minoritetsetniske", "Aarhus"), ("inddragelse", "Odense"), ("overgreb", "Aalborg")],
+)
+def test_each_programme_runs_end_to_end_on_its_newest_version(programme: str, municipality: str) -> None:
+    definition = definitions.latest_version(programme)
+    course_id, run_id = _start(programme, municipality)
+    answered = drive(course_id, run_id)
+    assert state_of(run_id)[0] == "Completed"
+    course = read_model.get_course(course_id)
+    assert course.status == CourseStatus.COMPLETED and course.programme_version == definition.version
+    stages = _stages(course_id)
+    assert set(stages) == {s.key for s in definition.stages}
+    assert all(s.status == StageStatus.DONE and s.actual_start and s.actual_end for s in stages.values())
+    assert {s.track for s in stages.values()} == {t.key for t in definition.tracks}
+    # Every step of every round was asked exactly once.
+    assert len(answered) == len(set(answered))
+    with session_scope() as session:
+        tasks = list(session.exec(select(HumanTask).where(HumanTask.course_id == course_id)))
+    assert sorted(t.key for t in tasks) == sorted(answered) and all(t.applied for t in tasks)
+    events = _events(course_id)
+    assert all(n == 1 for (action, _), n in events.items() if action in ("fase startet", "fase afsluttet"))
+
+
+def test_two_tracks_wait_in_parallel_and_join_before_the_closing_follow_up() -> None:
+    definition = definitions.latest_version("inddragelse")
+    main, partner = definition.tracks
+    join = next(s for s in main.stages if s.after)
+    course_id, run_id = _start("inddragelse", "Vejle")
+    both_open = False
+    for _ in range(200):
+        tasks = open_tasks(course_id)
+        if {definition.track_of[t.stage_key].key for t in tasks} == {main.key, partner.key}:
+            both_open = True
+            name, waiting = state_of(run_id)
+            # One suspended run waits on both tracks' tasks at once: no process held.
+            assert name == "Suspended" and waiting == ",".join(sorted(t.key for t in tasks))
+            break
+        drive(course_id, run_id, stop_after=1)
+    assert both_open
+    drive(course_id, run_id)
+    stages = _stages(course_id)
+    last_partner = stages[partner.stages[-1].key]
+    assert last_partner.actual_end is not None and stages[join.key].actual_start is not None
+    assert as_utc(stages[join.key].actual_start) >= as_utc(last_partner.actual_end)
+    with session_scope() as session:
+        partner_tasks = list(
+            session.exec(
+                select(HumanTask).where(
+                    HumanTask.course_id == course_id,
+                    HumanTask.assignee_role == partner.owner,
+                )
+            )
+        )
+        meetings = list(session.exec(select(Meeting).where(Meeting.course_id == course_id)))
+    assert partner_tasks, "Børns Vilkår's track asks Børns Vilkår"
+    assert any(m.kind.startswith("traeningsdag") or "traening" in m.key for m in meetings)
+
+
+def test_a_crash_between_a_tracks_end_and_the_join_does_nothing_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    definition = definitions.latest_version("inddragelse")
+    main, partner = definition.tracks
+    join = next(s for s in main.stages if s.after)
+    last = partner.stages[-1].key
+    course_id, run_id = _start("inddragelse", "Horsens")
+    real_finish = flow_steps.finish_stage
+    crashed: list[str] = []
+
+    def crash_once(course: int, stage_key: str) -> None:
+        real_finish(course, stage_key)
+        if stage_key == last and not crashed:
+            crashed.append(stage_key)
+            raise RuntimeError("strømmen gik efter sporets sidste fase")
+
+    monkeypatch.setattr(flow_steps, "finish_stage", crash_once)
+    for _ in range(200):
+        if crashed:
+            break
+        drive(course_id, run_id, stop_after=1)
+    assert crashed
+    assert read_model.get_course(course_id).status == CourseStatus.FAILED
+    assert [f.kind for f in recovery.diagnose(course_id).findings] == ["failed_course"]
+    monkeypatch.setattr(flow_steps, "finish_stage", real_finish)
+    assert recovery.resume_course(course_id, actor="konsulent K")  # 'forloeb course resume N'
+    run_until_wait(run_id)
+    drive(course_id, run_id)
+    events = _events(course_id)
+    assert events[("fase afsluttet", definition.stage(last).name)] == 1
+    assert events[("fase startet", join.name)] == 1
+    assert read_model.get_course(course_id).status == CourseStatus.COMPLETED
+
+
+def test_a_new_version_never_changes_a_running_course(monkeypatch: pytest.MonkeyPatch) -> None:
+    only_v1 = definitions.Catalog(
+        {k: p for k, p in definitions.catalog().programmes.items() if k != ("minoritetsetniske", 2)},
+        {},
+        definitions.catalog().files,
+    )
+    monkeypatch.setattr(definitions, "_CATALOG", only_v1)
+    course_id, run_id = _start("minoritetsetniske", "Silkeborg")
+    drive(course_id, run_id, stop_after=3)
+    monkeypatch.setattr(definitions, "_CATALOG", None)  # version 2 is added
+    assert definitions.latest_version("minoritetsetniske").version == 2
+    drive(course_id, run_id)
+    course = read_model.get_course(course_id)
+    assert course.status == CourseStatus.COMPLETED and course.programme_version == 1
+    newer = courses.start_course("Herning", "minoritetsetniske", "K", date(2026, 1, 5))
+    assert newer.programme_version == 2
+
+
+def test_course_migrate_moves_a_waiting_course_or_says_why_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    v2_text = (definitions.DEFINITIONS_DIR / "minoritetsetniske-v2.yaml").read_text(encoding="utf-8")
+    incompatible = v2_text.replace("version: 2", "version: 9", 1).replace(
+        "{key: behovsafklaring, title: Hold formøde og aftal fokus, form: behovsafklaring}",
+        "{key: behovsafklaring, title: Hold formøde og aftal fokus, form: evaluering}",
+    )
+    assert incompatible != v2_text
+    (tmp_path / "minoritetsetniske-v9.yaml").write_text(incompatible, encoding="utf-8")
+    with_v9 = definitions.load_catalog(tmp_path)  # as FORLOEB_PROGRAMME_DIR=tmp_path would
+    assert not with_v9.refused
+    only_v1 = {k: p for k, p in with_v9.programmes.items() if k != ("minoritetsetniske", 2) and k[1] != 9}
+    monkeypatch.setattr(definitions, "_CATALOG", definitions.Catalog(only_v1, {}, with_v9.files))
+    course_id, run_id = _start("minoritetsetniske", "Viborg")
+    drive(course_id, run_id, stop_after=2)
+    monkeypatch.setattr(definitions, "_CATALOG", with_v9)
+    assert definitions.find_programme("minoritetsetniske", 9) is not None
+
+    with pytest.raises(Conflict) as refused:
+        programmes.migrate_course(course_id, 9, actor="test")
+    assert "behovsafklaring" in refused.value.message and "anden formular" in refused.value.message
+    assert read_model.get_course(course_id).programme_version == 1
+
+    message = programmes.migrate_course(course_id, 2, actor="konsulent K")
+    assert "version 2" in message
+    run_until_wait(run_id)
+    course = read_model.get_course(course_id)
+    assert course.programme_version == 2
+    assert _events(course_id)[("forløb flyttet til ny version", "minoritetsetniske version 1 -> 2")] == 1
+    drive(course_id, run_id)
+    with session_scope() as session:
+        final = session.get(Course, course_id)
+        assert final is not None and final.status == CourseStatus.COMPLETED
