@@ -217,7 +217,7 @@ def start_course(body: StartCourseIn, user: ApiUser) -> CourseDetailOut:
 def list_tasks(
     consultant: str | None = None,
     course_id: OptionalId = None,
-    assignee_role: Literal["konsulent", "kommune"] | None = None,
+    assignee_role: Annotated[str | None, Query(max_length=50, description="A programme role key")] = None,
     overdue_only: bool = False,
     include_done: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

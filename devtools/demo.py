@@ -30,6 +30,7 @@ class DemoCourse:
     steps: int
     """How many tasks to complete: where in the course it should stand."""
     overdue: bool = False
+    programme: str = "minoritetsetniske"
 
 
 DEMO_COURSES = [
@@ -38,6 +39,13 @@ DEMO_COURSES = [
     DemoCourse("Odense", "Jonas Konsulent", 10, 5),
     DemoCourse("Aalborg", "Jonas Konsulent", 16, 8),
     DemoCourse("Esbjerg", "Mette Konsulent", 28, 17),
+    # Children's participation: Børns Vilkår's competence track runs beside the main track once
+    # the development plan is agreed (6 tasks in), so Vejle shows both tracks at work.
+    DemoCourse("Roskilde", "Sara Konsulent", 2, 2, programme="inddragelse"),
+    DemoCourse("Vejle", "Sara Konsulent", 12, 8, programme="inddragelse"),
+    # Violence and sexual abuse: the emergency plan (beredskab) is under review in Horsens.
+    DemoCourse("Horsens", "Jonas Konsulent", 3, 1, programme="overgreb"),
+    DemoCourse("Kolding", "Sara Konsulent", 8, 5, programme="overgreb"),
 ]
 
 
@@ -49,15 +57,13 @@ def create_demo_courses(timeout_seconds: float = 600) -> list[str]:
             kommune = municipalities.find_municipality(session, spec.municipality)
             exists = session.exec(
                 select(Course.id).where(
-                    Course.municipality_code == kommune.code, Course.programme == "minoritetsetniske"
+                    Course.municipality_code == kommune.code, Course.programme == spec.programme
                 )
             ).first()
         if exists is not None:
             continue
         start = today() - timedelta(weeks=spec.weeks_ago)
-        course = courses.start_course(
-            spec.municipality, "minoritetsetniske", spec.consultant, start, actor="demo"
-        )
+        course = courses.start_course(spec.municipality, spec.programme, spec.consultant, start, actor="demo")
         assert course.id is not None
         created.append((spec, course.id))
     failed = _advance(created, timeout_seconds)

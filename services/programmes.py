@@ -199,7 +199,8 @@ def migration_problems(course_id: int, target: ProgrammeDef) -> list[str]:
         model = target.form(step.form).model if step.form else None
         if model != task.kind:
             problems.append(
-                f"opgaven '{task.title}' ({task.key}) har en anden formular i version {target.version} ({model})"
+                f"opgaven '{task.title}' ({task.key}) har en anden formular "
+                f"i version {target.version} ({model})"
             )
     kinds = {k.key for k in target.meeting_kinds}
     for meeting in meetings:

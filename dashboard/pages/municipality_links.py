@@ -15,7 +15,7 @@ from dashboard.pages.task_form import TaskFormPage, complete_from_form, show_tas
 from dashboard.templating import render
 from models.tables import HumanTask, TaskStatus
 from services import read_model
-from services.task_links import record_link_opened
+from services.task_links import answered_by_link, record_link_opened
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +48,7 @@ def _resolve_link(request: Request, token: str) -> tuple[HumanTask, Any, Any] | 
         return _link_error(
             request, "Opgaven findes ikke", "Opgaven, linket peger på, findes ikke længere.", 404
         )
-    if task.course_id != link.course_id or task.assignee_role != "kommune":
+    if task.course_id != link.course_id or not answered_by_link(course, task.assignee_role):
         return _link_error(
             request, "Linket er ugyldigt", "Linket passer ikke til en opgave for kommunen.", 403
         )

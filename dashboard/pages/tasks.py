@@ -41,9 +41,18 @@ def inbox_page(request: Request, user: User) -> Response:
     )
 
 
+def _by_link(task_id: int, course: Course) -> bool:
+    from services.read_model import get_task
+    from services.task_links import answered_by_link
+
+    return answered_by_link(course, get_task(task_id).assignee_role)
+
+
 def _task_page(task_id: int, course: Course, kommune: Municipality, link: str | None = None) -> TaskFormPage:
     return TaskFormPage(
-        "task.html", f"/opgaver/{task_id}", {"course": course, "kommune": kommune, "link": link}
+        "task.html",
+        f"/opgaver/{task_id}",
+        {"course": course, "kommune": kommune, "link": link, "by_link": _by_link(task_id, course)},
     )
 
 
