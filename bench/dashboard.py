@@ -118,7 +118,7 @@ def _fill(n: int, seed: int = 7) -> list[int]:
         start = day - timedelta(days=rng.randint(20, 900))
         plan = plan_stages(programme, start)
         reached = len(plan) if status == CourseStatus.COMPLETED else rng.randint(1, len(plan))
-        since = datetime.combine(plan[reached - 1][2], datetime.min.time(), UTC)
+        since = datetime.combine(plan[reached - 1][4], datetime.min.time(), UTC)
         courses.append(
             {
                 "id": i,
@@ -135,7 +135,7 @@ def _fill(n: int, seed: int = 7) -> list[int]:
                 "completed_at": since if status == CourseStatus.COMPLETED else None,
             }
         )
-        for pos, (key, name, p_start, p_end) in enumerate(plan, 1):
+        for pos, (key, name, track, _in_track, p_start, p_end) in enumerate(plan, 1):
             done = pos < reached or status == CourseStatus.COMPLETED
             active = pos == reached and not done
             a_start = datetime.combine(p_start + timedelta(days=rng.randint(0, 5)), datetime.min.time(), UTC)
@@ -143,6 +143,7 @@ def _fill(n: int, seed: int = 7) -> list[int]:
                 {
                     "course_id": i,
                     "stage_key": key,
+                    "track": track,
                     "position": pos,
                     "name": name,
                     "status": StageStatus.DONE

@@ -75,17 +75,44 @@ def seed_course(
     current = keys[stages_done]
     flow_steps.begin_stage(course_id, current)
     if kommune_task:
-        flow_steps.open_task(course_id, current, current, current, "Nedsæt arbejdsgruppen", "kommune", 10)
-    for n in range(overdue_tasks):
-        task_id = flow_steps.open_task(
-            course_id, current, f"ekstra-{n}", "moede-afholdt", f"Registrér møde {n}", "konsulent", 0
+        _add_task(
+            course_id,
+            current,
+            current,
+            current,
+            "Nedsæt arbejdsgruppen",
+            "kommune",
+            today() + timedelta(days=14),
         )
-        with session_scope() as session:
-            task = session.get(HumanTask, task_id)
-            assert task is not None
-            task.due_date = today() - timedelta(days=3 + n)
-            session.add(task)
+    for n in range(overdue_tasks):
+        _add_task(
+            course_id,
+            current,
+            f"ekstra-{n}",
+            "moede-afholdt",
+            f"Registrér møde {n}",
+            "konsulent",
+            today() - timedelta(days=3 + n),
+        )
     return course_id
+
+
+def _add_task(course_id: int, stage: str, key: str, kind: str, title: str, role: str, due: date) -> int:
+    """An open task row as the flow makes it (the pages do not care which step asked)."""
+    with session_scope() as session:
+        task = HumanTask(
+            course_id=course_id,
+            stage_key=stage,
+            key=key,
+            kind=kind,
+            title=title,
+            assignee_role=role,
+            due_date=due,
+        )
+        session.add(task)
+        session.flush()
+        assert task.id is not None
+        return task.id
 
 
 def open_tasks(course_id: int) -> list[HumanTask]:

@@ -343,8 +343,8 @@ def test_demo_consultants_get_logins_once() -> None:
     from devtools.demo import demo_consultants
     from services.accounts import ensure_demo_consultants
 
-    assert demo_consultants() == ["Jonas Konsulent", "Mette Konsulent"]
+    assert demo_consultants() == ["Jonas Konsulent", "Mette Konsulent", "Sara Konsulent"]
     for _ in range(2):  # a second `make run` reuses them
-        assert ensure_demo_consultants(demo_consultants(), "demo-adgangskode") == ["jonas", "mette"]
-    assert sorted(u.username for u in list_users()) == ["jonas", "mette"]
+        assert ensure_demo_consultants(demo_consultants(), "demo-adgangskode") == ["jonas", "mette", "sara"]
+    assert sorted(u.username for u in list_users()) == ["jonas", "mette", "sara"]
     assert _can_log_in("mette", "demo-adgangskode")

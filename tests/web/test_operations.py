@@ -12,18 +12,22 @@ from prefect.client.orchestration import get_client
 from sqlmodel import select
 
 from core.db import session_scope
+from models.forms import get_form
 from models.tables import AuditEvent, UserRole
 from services import courses, read_model
-from tests.support.drive import run_until_wait, state_of
+from tests.support.drive import make_legacy_wait, run_until_wait, state_of
 from tests.support.web import PASSWORD, client, csrf_from, logged_in, make_user
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 def _course_with_lost_schema(name: str) -> int:
+    """A course waiting the way it did before the course engine (started before the upgrade), whose
+    wait lost its form schema: the case the repair of a lost schema is for."""
     course = courses.start_course(name, "minoritetsetniske", "Konsulent K", date(2026, 1, 5))
     assert course.id and course.flow_run_id
     run_until_wait(course.flow_run_id)
+    make_legacy_wait(course.flow_run_id, "behovsafklaring", get_form("behovsafklaring"))
     with get_client(sync_client=True) as client_:
         client_.delete_flow_run_input(UUID(course.flow_run_id), "suspended-behovsafklaring-schema")
     return course.id
