@@ -1,6 +1,7 @@
 """Benchmark: how long until a course reaches its next human task, stock `serve` vs the warm runner.
 
     uv run --frozen python bench/resume_latency.py [--courses 5] [--completions 3]
+    uv run --frozen python bench/resume_latency.py --programme minoritetsetniske,inddragelse
 
 Starts its own Prefect server (SQLite, PREFECT_HOME in a temp dir, a free 127.0.0.1 port) and a
 temp app database seeded with the municipalities, then for each configuration starts the runner
@@ -8,6 +9,12 @@ process, starts N courses (different municipalities) and completes a few tasks p
 
 - create -> first task: `courses.start_course` called -> first HumanTask row's `created_at`;
 - resume -> next task:  `courses.complete_task` called -> the next HumanTask row's `created_at`.
+
+`--programme` picks the programme(s) (default minoritetsetniske, one track). A programme with
+parallel tracks (inddragelse: the main track and Børns Vilkår's competence track after the plan)
+is first driven, untimed, until every track has an open task; then completions are timed while all
+tracks are active, taking each track's task in turn (the run waits on all of them at once and a
+completion in any track resumes it). Each programme gets its own rows in the table.
 
 One course is in flight at a time (action, wait for its task row, a random pause so the next action
 lands at another point of the runner's poll cycle): latency, not throughput under a burst.
@@ -43,7 +50,8 @@ from bench.harness import fmt_s, pct
 ANSWER_BASE = date(2026, 3, 2)
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS-resume_latency.md"
-PROGRAMME = "minoritetsetniske"
+PROGRAMME = "minoritetsetniske"  # the default: one track
+WARMUP_TASKS = 40  # untimed completions at most, to bring a multi-track course to all tracks open
 MUNICIPALITIES = [
     "Aarhus", "Odense", "Aalborg", "Esbjerg", "Randers", "Kolding", "Horsens", "Vejle", "Roskilde",
     "Herning", "Silkeborg", "Næstved", "Fredericia", "Viborg", "Køge", "Holstebro", "Slagelse",
@@ -92,6 +100,7 @@ class Sample:
     started: datetime
     call_seconds: float = 0.0
     task_created: datetime | None = None
+    track: str = ""  # the track of the completed task (a resume of a multi-track course)
 
     @property
     def seconds(self) -> float | None:
@@ -103,6 +112,7 @@ class Sample:
 @dataclass
 class Result:
     config: Config
+    programme: str = PROGRAMME
     samples: list[Sample] = field(default_factory=list)
     breakdown: dict[str, list[float]] = field(default_factory=dict)
     note: str = ""
@@ -135,19 +145,33 @@ def run_config(
     completions: int,
     pause: float,
     deadline: float,
+    programme: str = PROGRAMME,
 ) -> Result:
     from models.examples import sample_answer
+    from models.programmes import latest_version
     from services import courses, read_model
+
+    definition = latest_version(programme)
+    track_keys = [track.key for track in definition.tracks]
 
     def open_tasks(course_id: int) -> list[Any]:
         rows, _total = read_model.task_inbox(course_id=course_id, limit=None)
         return [row.task for row in rows]
 
-    result = Result(config)
-    runner = harness.runner(env, tmp / f"runner-{config.key}.log", config.module, config.env)
+    def open_by_track(course_id: int) -> dict[str, Any]:
+        """Each track's open task (its earliest deadline), for the tracks that have one."""
+        found: dict[str, Any] = {}
+        for task in open_tasks(course_id):
+            found.setdefault(definition.track_of[task.stage_key].key, task)
+        return found
+
+    tag = config.key if programme == PROGRAMME else f"{config.key} {programme}"
+    result = Result(config, programme)
+    log = f"runner-{config.key}.log" if programme == PROGRAMME else f"runner-{config.key}-{programme}.log"
+    runner = harness.runner(env, tmp / log, config.module, config.env)
     try:
         took = runner.start()
-        print(f"[{config.key}] runner ready after {took:.1f} s", flush=True)
+        print(f"[{tag}] runner ready after {took:.1f} s", flush=True)
         rng = random.Random(len(municipalities))
 
         def measure(sample_of: Callable[[], Sample]) -> bool:
@@ -166,7 +190,7 @@ def run_config(
 
         def create(name: str) -> Sample:
             t0 = datetime.now(UTC)
-            course = courses.start_course(name, PROGRAMME, "Bench Konsulent")
+            course = courses.start_course(name, programme, "Bench Konsulent")
             assert course.id is not None and course.flow_run_id
             runs[course.id] = course.flow_run_id
             return Sample("create", course.id, course.flow_run_id, t0)
@@ -177,18 +201,61 @@ def run_config(
             t0, call = harness.complete(task.id, sample_answer(task.kind, ANSWER_BASE))
             return Sample("resume", course_id, runs[course_id], t0, call)
 
+        def resume_track(course_id: int, track: str) -> Sample:
+            task = open_by_track(course_id)[track]
+            assert task.id is not None
+            t0, call = harness.complete(task.id, sample_answer(task.kind, ANSWER_BASE))
+            return Sample("resume", course_id, runs[course_id], t0, call, track=track)
+
+        def all_tracks_open(course_id: int) -> bool:
+            """Untimed: answer open tasks (earliest deadline first) until every track has one."""
+            for _ in range(WARMUP_TASKS):
+                tasks = open_tasks(course_id)
+                if len({definition.track_of[t.stage_key].key for t in tasks}) == len(track_keys):
+                    return True
+                if not tasks or time.monotonic() + PER_ACTION > deadline:
+                    return False
+                task = tasks[0]
+                assert task.id is not None
+                known = harness.all_task_ids()
+                harness.complete(task.id, sample_answer(task.kind, ANSWER_BASE))
+                warm = Sample("warm-up", course_id, runs[course_id], datetime.now(UTC))
+                _wait_for_tasks([warm], known, PER_ACTION)
+                if warm.task_created is None:
+                    return False
+            return False
+
         for name in municipalities:
             if not measure(partial(create, name)):
                 break
-        _report(config, "create", result.samples)
+        _report(tag, "create", result.samples)
+        if len(track_keys) > 1:
+            started = time.monotonic()
+            for course_id in list(runs):
+                if not all_tracks_open(course_id):
+                    print(f"[{tag}] course {course_id}: not every track open; left out", flush=True)
+                    del runs[course_id]
+            print(
+                f"[{tag}] {len(runs)} courses with {len(track_keys)} tracks open "
+                f"(untimed warm-up {time.monotonic() - started:.0f} s)",
+                flush=True,
+            )
         for round_no in range(1, completions + 1):
             done = len(result.samples)
-            for course_id in list(runs):
+            for number, course_id in enumerate(list(runs)):
+                if len(track_keys) > 1:
+                    if len(open_by_track(course_id)) != len(track_keys):
+                        continue  # a track ended or waits on a join: no longer all tracks active
+                    # each track in turn, shifted per course so every round has both tracks
+                    track = track_keys[(round_no - 1 + number) % len(track_keys)]
+                    if not measure(partial(resume_track, course_id, track)):
+                        break
+                    continue
                 if len(open_tasks(course_id)) != 1:
                     continue  # its last step did not arrive in time: leave this course out
                 if not measure(partial(resume, course_id)):
                     break
-            _report(config, f"resume {round_no}", result.samples[done:])
+            _report(tag, f"resume {round_no}", result.samples[done:])
             if result.note:
                 break
         result.breakdown = harness.breakdown(result.samples)
@@ -197,9 +264,12 @@ def run_config(
     return result
 
 
-def _report(config: Config, label: str, samples: list[Sample]) -> None:
-    values = ", ".join("—" if s.seconds is None else f"{s.seconds:.2f}" for s in samples)
-    print(f"[{config.key}] {label}: {values} s", flush=True)
+def _report(tag: str, label: str, samples: list[Sample]) -> None:
+    values = ", ".join(
+        ("—" if s.seconds is None else f"{s.seconds:.2f}") + (f" ({s.track})" if s.track else "")
+        for s in samples
+    )
+    print(f"[{tag}] {label}: {values} s", flush=True)
 
 
 # --- reporting ------------------------------------------------------------------------------
@@ -209,31 +279,74 @@ def _pct(values: list[float], q: float) -> str:
     return fmt_s(pct(values, q))
 
 
+def _tracks_label(programme: str) -> str:
+    from models.programmes import latest_version
+
+    count = len(latest_version(programme).tracks)
+    return f"{programme} ({ {1: 'one track', 2: 'two tracks'}.get(count, f'{count} tracks') })"
+
+
 def _table(results: list[Result]) -> tuple[list[str], list[list[str]]]:
-    header = ["", *[r.config.title for r in results]]
+    configs = list(dict.fromkeys(r.config.key for r in results))
+    programmes = list(dict.fromkeys(r.programme for r in results))
+    titles = {r.config.key: r.config.title for r in results}
+    header = ["", *[titles[key] for key in configs]]
+    rows: list[list[str]] = []
+    for programme in programmes:
+        # one programme, the default: the table as it always was; else rows per programme
+        prefix = "" if programmes == [PROGRAMME] else f"{_tracks_label(programme)}: "
+        by_config = {r.config.key: r for r in results if r.programme == programme}
+        column = [by_config.get(key) for key in configs]
+        rows += _rows(prefix, column)
+    return header, rows
+
+
+def _rows(prefix: str, results: list[Result | None]) -> list[list[str]]:
+    def p50(r: Result, kind: str) -> str:
+        return _pct(r.seconds(kind), 0.50)
+
+    def p95(r: Result, kind: str) -> str:
+        return _pct(r.seconds(kind), 0.95)
+
+    def count(r: Result, kind: str) -> str:
+        return f"{len(r.seconds(kind))} ({r.missing(kind)})"
+
+    def part_p50(r: Result, part: str) -> str:
+        values = r.breakdown.get(part)
+        return f"{statistics.median(values):.2f} s" if values else "—"
+
+    def cells(value: Callable[[Result, str], str], arg: str) -> list[str]:
+        return [value(r, arg) if r is not None else "—" for r in results]
+
     rows: list[list[str]] = []
     for kind, label in (("create", "create → first task"), ("resume", "resume → next task")):
-        rows.append([f"{label} p50", *[_pct(r.seconds(kind), 0.50) for r in results]])
-        rows.append([f"{label} p95", *[_pct(r.seconds(kind), 0.95) for r in results]])
-        rows.append(
-            [
-                f"{label} samples (missing)",
-                *[f"{len(r.seconds(kind))} ({r.missing(kind)})" for r in results],
-            ]
-        )
-    parts = sorted({part for r in results for part in r.breakdown})
+        rows.append([f"{prefix}{label} p50", *cells(p50, kind)])
+        rows.append([f"{prefix}{label} p95", *cells(p95, kind)])
+        rows.append([f"{prefix}{label} samples (missing)", *cells(count, kind)])
+    parts = sorted({part for r in results if r is not None for part in r.breakdown})
     for part in harness.BREAKDOWN:
         if part in parts:
-            rows.append(
-                [
-                    f"resume: {part} p50",
-                    *[
-                        f"{statistics.median(v):.2f} s" if (v := r.breakdown.get(part)) else "—"
-                        for r in results
-                    ],
-                ]
-            )
-    return header, rows
+            rows.append([f"{prefix}resume: {part} p50", *cells(part_p50, part)])
+    return rows
+
+
+def _per_track(results: list[Result]) -> list[str]:
+    """Notes: resume -> next task by the track of the completed task (multi-track programmes)."""
+    notes = []
+    for r in results:
+        tracks = list(dict.fromkeys(s.track for s in r.samples if s.kind == "resume" and s.track))
+        if not tracks:
+            continue
+        parts = []
+        for track in tracks:
+            values = [
+                s.seconds
+                for s in r.samples
+                if s.kind == "resume" and s.track == track and s.seconds is not None
+            ]
+            parts.append(f"completing a '{track}' task p50 {_pct(values, 0.50)} ({len(values)})")
+        notes.append(f"- {r.config.title}, {_tracks_label(r.programme)}: " + "; ".join(parts))
+    return notes
 
 
 def _markdown(header: list[str], rows: list[list[str]], meta: list[str], notes: list[str]) -> str:
@@ -261,6 +374,31 @@ def _markdown(header: list[str], rows: list[list[str]], meta: list[str], notes: 
 # --- main -----------------------------------------------------------------------------------
 
 
+def _commit() -> str:
+    """', commit abc1234' (+ 'with uncommitted changes' when the working tree differs from it)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return ""
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return f", commit {commit}" + (" with uncommitted changes" if dirty else "")
+
+
+def _programmes_text(programmes: list[str]) -> str:
+    if programmes == [PROGRAMME]:
+        return ""
+    return " and programme (" + ", ".join(_tracks_label(p) for p in programmes) + ")"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -280,10 +418,17 @@ def main(argv: list[str] | None = None) -> int:
         default="sqlite",
         help="the Prefect server's and app's database",
     )
+    parser.add_argument(
+        "--programme",
+        default=PROGRAMME,
+        help="comma-separated programme keys, each with its own rows "
+        "(e.g. minoritetsetniske,inddragelse: one track beside two tracks)",
+    )
     parser.add_argument("--append", action="store_true", help="add the table to the results file")
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (logs, databases)")
     args = parser.parse_args(argv)
     configs = [CONFIGS[key] for key in args.configs.split(",")]
+    programmes = [key.strip() for key in args.programme.split(",") if key.strip()]
     if args.courses * len(configs) > len(MUNICIPALITIES):
         parser.error(f"at most {len(MUNICIPALITIES) // len(configs)} courses per configuration")
 
@@ -306,16 +451,19 @@ def main(argv: list[str] | None = None) -> int:
             harness.use_env(env)  # this process is the consultant
             harness.prepare_app_db()
             for number, config in enumerate(configs):
-                if time.monotonic() + 30 + PER_ACTION > deadline:
-                    print(f"[{config.key}] skipped: time budget", flush=True)
-                    continue
                 names = MUNICIPALITIES[number * args.courses : (number + 1) * args.courses]
-                try:
-                    results.append(
-                        run_config(config, env, tmp, names, args.completions, args.pause, deadline)
-                    )
-                except (RuntimeError, TimeoutError) as exc:
-                    print(f"[{config.key}] failed: {exc}", flush=True)
+                for programme in programmes:  # one active course per municipality and programme
+                    if time.monotonic() + 30 + PER_ACTION > deadline:
+                        print(f"[{config.key} {programme}] skipped: time budget", flush=True)
+                        continue
+                    try:
+                        results.append(
+                            run_config(
+                                config, env, tmp, names, args.completions, args.pause, deadline, programme
+                            )
+                        )
+                    except (RuntimeError, TimeoutError) as exc:
+                        print(f"[{config.key} {programme}] failed: {exc}", flush=True)
     except KeyboardInterrupt:
         print("Interrupted: stopping the processes this benchmark started", flush=True)
     finally:
@@ -336,12 +484,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} cores, load average {load_before[0]:.1f} at start and {os.getloadavg()[0]:.1f} "
         f"at the end (other work shares the machine), Python "
         f"{platform.python_version()}, Prefect server and app database on "
-        f"{'PostgreSQL 15' if args.db == 'postgresql' else 'SQLite'}.",
-        f"{args.courses} courses per configuration, {args.completions} completions per course, "
+        f"{'PostgreSQL 15' if args.db == 'postgresql' else 'SQLite'}{_commit()}.",
+        f"{args.courses} courses per configuration{_programmes_text(programmes)}, "
+        f"{args.completions} completions per course, "
         f"one action in flight at a time, random 0-{args.pause} s pause between actions; "
         f"total {time.monotonic() - started:.0f} s.",
     ]
-    notes = [f"- {r.config.title}: {r.note}" for r in results if r.note]
+    notes = [f"- {r.config.title}: {r.note}" for r in results if r.note] + _per_track(results)
     text = _markdown(header, rows, meta, notes)
     if args.append and RESULTS.exists():  # another database's table under the one already there
         text = RESULTS.read_text(encoding="utf-8").rstrip() + "\n\n" + text.split("\n", 2)[2]
