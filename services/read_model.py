@@ -294,6 +294,10 @@ def tracks_now(
 def stage_text(stage_name: str | None, tracks: list[TrackNow]) -> str | None:
     """One line: the main track's stage, then each other active track ("Børns Vilkår: Træningsdag
     2"). One track: the stage's name, as always."""
+    main = next((t for t in tracks if t.main), None)
+    if main is not None and main.state == "waiting" and main.stage_name:
+        # The main track's last stage is done and its next one waits (a join, a timer): say so.
+        stage_name = f"{main.stage_name} ({main.waiting})" if main.waiting else main.stage_name
     parts = [stage_name] if stage_name else []
     parts += [f"{t.label}: {t.now_text}" for t in tracks if not t.main and t.state == "active"]
     return " · ".join(parts) or None

@@ -184,7 +184,9 @@ def test_a_track_that_waits_is_named_with_what_it_waits_on() -> None:
         done=(*HOVED_DONE, "udviklingsarbejde", "kompetence-opstart", "traeningsdage"),
         active=("supervision",),
     )
-    assert row_of(late).stage_text == "Udviklingsarbejde · Børns Vilkår: Supervision"
+    assert row_of(late).stage_text == (
+        "Afsluttende opfølgning (venter på Supervision) · Børns Vilkår: Supervision"
+    )
     main, competence = read_model.course_detail(late).tracks
     assert (main.state, main.stage_key, main.waiting) == (
         "waiting",
