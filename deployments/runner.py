@@ -23,8 +23,18 @@ or ends: Prefect's engine still needs up to a second to finish (it joins its hea
 and that second no longer holds up the next run. Polling stays the fallback: when the stream is
 down, pickup takes at most one poll interval, as before.
 
+The same stream replaces Prefect's per-run suspension watch (`observe_flow_run_suspension`: for each
+flow run the engine starts a thread with its own event loop, a new API client, an events websocket
+with a backfill query and a read of the run, and joins it for up to 2 s at the end). A run executing
+here that the server reports Suspended (suspended from outside, e.g. by `suspend_flow_run(id)`) is
+still stopped at its next task, as Prefect would: `on_event` confirms the state and marks the run's
+suspension request. Measured in the burst benchmark (py-spy): the watch took ~24 % of a runner's CPU
+and ~14 % of the server's (websocket backfill queries, extra reads). With `FORLOEB_RUNNER_WAKE=poll`
+(or FORLOEB_RUNNER_PREFECT_SUSPENSION_WATCH=1) Prefect's own watch stays.
+
 Settings (environment): FORLOEB_RUNNER_POLL_SECONDS (default 0.3), FORLOEB_RUNNER_WAKE (`events`,
-the default, or `poll`), FORLOEB_RUNNER_MAX_WORKERS (default 4: runs executing at once; a
+the default, or `poll`), FORLOEB_RUNNER_PREFECT_SUSPENSION_WATCH (default off, see above),
+FORLOEB_RUNNER_MAX_WORKERS (default 4: runs executing at once; a
 suspended course takes none), FORLOEB_RUNNER_SHUTDOWN_GRACE_SECONDS (default 60: on
 Ctrl-C/SIGTERM, how long running runs may take to reach their next wait).
 
@@ -43,9 +53,9 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime
 from functools import partial
 from types import FrameType
@@ -67,6 +77,9 @@ logger = logging.getLogger("forloeb.runner")
 
 READY_EVERY_SECONDS = 10.0
 """How often polling goes through Prefect's `get_scheduled_flow_runs` (marks deployments Ready)."""
+SUSPENSION_CONFIRM_DELAY = 0.5
+"""A Suspended event of a run executing here is confirmed after this pause: a run that suspends
+itself has marked its own suspension request by then, and no API read is needed."""
 REPOLL_AFTER_WAKE = (0.03, 0.06, 0.12)
 """After a wake-up that found nothing due: poll again after these pauses (seconds). The server
 sends a state event before it commits the state, so the first poll may not see the run yet."""
@@ -87,6 +100,10 @@ class RunnerSettings(BaseSettings):
 
     shutdown_grace_seconds: float = 60.0
     """On Ctrl-C/SIGTERM: how long running runs get to reach their next wait or their end."""
+
+    prefect_suspension_watch: bool = False
+    """True: keep Prefect's own per-run suspension watch (a thread, a client and an events websocket
+    per executing run) instead of this runner's events stream; always so with `wake=poll`."""
 
     repair: bool = True
     """Keep a heartbeat in the app database and, when leading, repair orphaned runs by itself."""
@@ -131,6 +148,12 @@ def _suspended_since(flow_run: FlowRun | FlowRunResponse) -> bool:
     heartbeat thread on the way out, which takes up to a second after the suspend; a person (or a
     benchmark) answering within that second would otherwise wait for it."""
     return flow_run.state is not None and flow_run.state.name == "Resuming"
+
+
+@contextmanager
+def _no_engine_watch(*_args: Any, **_kwargs: Any) -> Iterator[None]:
+    """Stands in for `prefect.flow_engine.observe_flow_run_suspension` (`WarmRunner.watch_suspensions`)."""
+    yield
 
 
 def flow_for(deployment: RunnerDeployment) -> Flow[..., Any]:
@@ -207,6 +230,7 @@ class WarmRunner:
         self._last_ready: datetime | None = None
         self.runner_id = f"{socket.gethostname()}-{os.getpid()}-{uuid4().hex[:6]}"
         self._keeper: threading.Thread | None = None
+        self._watching_suspensions = False
 
     # --- polling and claiming -------------------------------------------------------------
 
@@ -357,6 +381,52 @@ class WarmRunner:
                 return  # not ours, or about an earlier execution of the run
             self._finishing.add(flow_run_id)
         self._wake.set()
+        if self._watching_suspensions and event.resource.get("prefect.state-name") == "Suspended":
+            timer = threading.Timer(
+                SUSPENSION_CONFIRM_DELAY, self._context.copy().run, (self._confirm_suspension, flow_run_id)
+            )
+            timer.daemon = True
+            timer.start()
+
+    # --- suspensions: this runner's events stream instead of Prefect's per-run watch ------------
+
+    def watch_suspensions(self) -> None:
+        """Replace the flow engine's per-run suspension watch (a thread, a client and an events
+        websocket per run) by this runner's events stream (see the module docstring). Process-wide:
+        call it once, in the runner process, together with `start_listener()`."""
+        import prefect.flow_engine
+
+        if not hasattr(prefect.flow_engine, "observe_flow_run_suspension"):
+            logger.warning("This Prefect has no per-run suspension watch to replace; keeping its own")
+            return
+        prefect.flow_engine.observe_flow_run_suspension = _no_engine_watch  # type: ignore[assignment]
+        self._watching_suspensions = True
+
+    def _confirm_suspension(self, flow_run_id: UUID) -> None:
+        """A run executing here was reported Suspended: unless it suspended itself (its request is
+        marked already), read the run and, when the server has it Suspended, mark the request, so
+        the engine stops it at its next task (what Prefect's watch does)."""
+        from prefect._flow_run_suspension import (
+            _active_flow_run_suspension_requests,
+            is_suspended_flow_run_state,
+            mark_flow_run_suspension_requested,
+        )
+
+        request = _active_flow_run_suspension_requests.get(flow_run_id)
+        if request is None or request.is_requested():
+            return  # it ended, or it suspended itself
+        from prefect.client.orchestration import get_client
+
+        try:  # rare (a suspension from outside): a client for this one read
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(flow_run_id).state
+        except Exception:
+            logger.exception("Could not read flow run %s after its Suspended event", flow_run_id)
+            return
+        if is_suspended_flow_run_state(state):
+            assert state is not None
+            logger.info("Flow run %s was suspended from outside; it stops at its next task", flow_run_id)
+            mark_flow_run_suspension_requested(flow_run_id, state)
 
     @property
     def listening(self) -> bool:
@@ -506,7 +576,11 @@ class WarmRunner:
                 leading = self.heartbeat()
                 if leading and time.monotonic() - last_repair >= self._repair_every:
                     last_repair = time.monotonic()
-                    self.repair_once()
+                    # One Prefect client for the keeper thread: the gateway's `get_client()` takes it
+                    # from the context instead of building one (a new SSL context) per question; in
+                    # a burst, ~20 % of a runner's CPU went to the repair loop's new clients (py-spy).
+                    with self._thread_client():
+                        self.repair_once()
             except Exception as exc:  # the app DB or Prefect may be down: try again later
                 logger.warning("Heartbeat/repair failed (%r); trying again", exc)
             self._stop.wait(self._beat_every)
@@ -611,6 +685,8 @@ def main() -> None:
         runner.start_keeper(settings.heartbeat_seconds, settings.repair_seconds)
     if settings.wake == "events":
         runner.start_listener()
+        if not settings.prefect_suspension_watch:
+            runner.watch_suspensions()
 
     def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
         runner.request_stop()
