@@ -203,7 +203,10 @@ class PrefectServer:
         self.databases = databases or Databases("sqlite", tmp)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        from core.prefect_env import SERVER_TUNING
+
         self.env = {
+            **SERVER_TUNING,  # the same Prefect server settings as `make run` (an explicit one wins)
             **os.environ,
             "PREFECT_HOME": str(tmp / "prefect"),
             "PREFECT_API_URL": f"http://127.0.0.1:{self.port}/api",

@@ -153,6 +153,7 @@ class Stack:
                 )
 
         from core.postgres import prefect_server_env
+        from core.prefect_env import server_tuning_env
 
         _log("Starter Prefect-serveren (første start tager op til et halvt minut) ...")
         server = self.spawn(
@@ -168,7 +169,8 @@ class Stack:
                 "--port",
                 str(self.prefect_port),
             ],
-            extra_env=prefect_server_env(),
+            # server_tuning_env: fewer, batched event writes (a burst of 200 resumes, bench/burst.py)
+            extra_env={**server_tuning_env(), **prefect_server_env()},
         )
         self.wait_for("prefect-server", self.api_url + "/health", 180, server)
         _log(f"Prefect-serveren kører: {self.settings.prefect_ui_url}")
