@@ -103,6 +103,10 @@ class Course(SQLModel, table=True):
     wake_at: datetime | None = _ts(nullable=True, index=True)
     """A stage waits on a timer until then (the course flow is suspended meanwhile): the lead runner
     resumes the run when the time has come (`services.recovery`)."""
+    application_id: int | None = Field(default=None, index=True)
+    """The application the course came from (`Application`), if any."""
+    focus: str | None = None
+    """The focus the municipality asked for in its application."""
 
 
 class StageRun(SQLModel, table=True):
@@ -201,6 +205,8 @@ class AuditEvent(SQLModel, table=True):
     detail: str = ""
     dedupe_key: str | None = Field(default=None, unique=True)
     """Set by the course flow so a replayed step never writes its event twice."""
+    application_id: int | None = Field(default=None, index=True)
+    """An event about an application (issue 13): decisions, documents, withdrawal."""
 
 
 # --- dashboard (issue 5) --------------------------------------------------------------------
@@ -261,6 +267,8 @@ class Notification(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     course_id: int | None = Field(default=None, foreign_key="course.id", index=True)
     meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
+    application_id: int | None = Field(default=None, index=True)
+    """A message about an application: receipt, decision letter, request for a document."""
     purpose: str = Field(index=True)
     channel: str = "mail"
     """'mail' (recipient is an e-mail address) or 'kanal' (recipient names an extra Apprise URL)."""
@@ -322,3 +330,127 @@ class RunnerProcess(SQLModel, table=True):
     seen_at: datetime = _ts(nullable=False)
     running: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     """Flow run ids this runner executes right now."""
+
+
+# --- applications (issue 13) ----------------------------------------------------------------
+
+
+class ApplicationStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ASSESSMENT = "assessment"
+    ACCEPTED = "accepted"
+    DEFERRED = "deferred"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    STARTED = "started"
+
+
+OPEN_APPLICATION_STATUSES = (
+    ApplicationStatus.SUBMITTED,
+    ApplicationStatus.ASSESSMENT,
+    ApplicationStatus.ACCEPTED,
+    ApplicationStatus.DEFERRED,
+)
+
+
+class ApplicationRound(SQLModel, table=True):
+    """One application round of a programme with rounds (`intake.rounds` in its definition), made
+    from the definition the first time it is needed: '2026-foraar'."""
+
+    __table_args__ = (UniqueConstraint("programme", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme: str = Field(index=True)
+    key: str
+    name: str
+    opens_on: date
+    deadline: date
+    preferred_start: date
+
+
+class Application(SQLModel, table=True):
+    """A municipality's application for a course. Only municipal staff's name, role and e-mail
+    and aggregate numbers: nothing about children."""
+
+    __table_args__ = (
+        # One open application per municipality and programme, in the database too.
+        Index(
+            "uq_application_open",
+            "municipality_code",
+            "programme",
+            unique=True,
+            sqlite_where=text("status IN ('submitted', 'assessment', 'accepted', 'deferred')"),
+            postgresql_where=text("status IN ('submitted', 'assessment', 'accepted', 'deferred')"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=lambda: uuid4().hex, unique=True)
+    municipality_code: int = Field(foreign_key="municipality.code", index=True)
+    programme: str = Field(index=True)
+    round_id: int | None = Field(default=None, foreign_key="applicationround.id", index=True)
+    status: ApplicationStatus = _enum(ApplicationStatus, ApplicationStatus.SUBMITTED, index=True)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """The form's answers (`models.application_form.ApplicationForm`), without the uploads."""
+    preferred_start: date
+    submitted_at: datetime = _ts(nullable=False, default=now)
+    decision: str | None = None
+    """accept, defer or reject: the latest decision."""
+    decision_no: int = 0
+    """Counts decisions: each gets its own letter."""
+    decided_by: str | None = None
+    decided_at: datetime | None = _ts(nullable=True)
+    reject_reason: str | None = None
+    start_date: date | None = None
+    """The course's start (accepted, or the slot it was deferred to)."""
+    slot: str | None = None
+    """The capacity period the start falls in: '2026-H2' or '2026'."""
+    consultant: str | None = None
+    """Who runs the course: set by the decision."""
+    course_id: int | None = Field(default=None, index=True)
+    flow_run_id: str | None = Field(default=None, index=True)
+    wake_at: datetime | None = _ts(nullable=True, index=True)
+    """The application's run waits until then (its start date, or now after a person changed
+    something): the lead runner resumes it (`services.recovery`)."""
+    done: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Done-marks of the application flow's actions ('receipt', 'letter:1', 'start')."""
+
+
+class ApplicationDocument(SQLModel, table=True):
+    """An uploaded PDF, stored outside the web root under its content hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    kind: str
+    """'referat' (minutes of a leadership meeting) or 'underskrift' (the signed declaration)."""
+    sha256: str = Field(max_length=64)
+    filename: str
+    """The original name, sanitised."""
+    size: int
+    uploaded_at: datetime = _ts(nullable=False, default=now)
+    uploaded_by: str
+
+
+class ApplicationScore(SQLModel, table=True):
+    """One consultant's score of one criterion (1-5) with a note."""
+
+    __table_args__ = (UniqueConstraint("application_id", "consultant", "criterion"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    consultant: str
+    criterion: str
+    score: int
+    note: str = ""
+    at: datetime = _ts(nullable=False, default=now)
+
+
+class IntroTalk(SQLModel, table=True):
+    """An 'indledende drøftelse' (or a recommended prior meeting) held with a municipality."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    municipality_code: int = Field(foreign_key="municipality.code", index=True)
+    programme: str = Field(index=True)
+    held_on: date
+    registered_by: str
+    note: str = ""

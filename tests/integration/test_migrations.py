@@ -246,7 +246,10 @@ ADDED: dict[str, dict[str, Any]] = {
     "stagerun": {"track": "hoved"},
     "contact": {"organisation": "kommune"},
     "meeting": {"link": None},
-    "course": {"wake_at": None},
+    "course": {"wake_at": None, "application_id": None, "focus": None},
+    # 0005_applications: no existing row came from an application.
+    "auditevent": {"application_id": None},
+    "notification": {"application_id": None},
 }
 
 
