@@ -90,6 +90,20 @@ def plan_stages(programme: ProgrammeDef, start: date) -> list[tuple[str, str, st
     return sorted(plan, key=lambda row: order[row[0]])
 
 
+def planned_stage_row(course_id: int, planned: tuple[str, str, str, int, date, date]) -> StageRun:
+    """A stage row as `plan_stages` lays it out, not begun yet."""
+    key, name, track, position, start, end = planned
+    return StageRun(
+        course_id=course_id,
+        stage_key=key,
+        track=track,
+        position=position,
+        name=name,
+        planned_start=start,
+        planned_end=end,
+    )
+
+
 def mark(session: Session, course_id: int, key: str) -> None:
     """Record that a course flow action is done (`services.engine`); a second mark is a no-op."""
     exists = session.exec(
@@ -115,19 +129,9 @@ def activate_course(course_id: int, flow_run_id: str | None) -> None:
         session.add(course)
         existing = set(session.exec(select(StageRun.stage_key).where(StageRun.course_id == course_id)))
         programme = get_programme(course.programme, course.programme_version)
-        for key, name, track, position, start, end in plan_stages(programme, course.start_date):
-            if key not in existing:
-                session.add(
-                    StageRun(
-                        course_id=course_id,
-                        stage_key=key,
-                        track=track,
-                        position=position,
-                        name=name,
-                        planned_start=start,
-                        planned_end=end,
-                    )
-                )
+        for planned in plan_stages(programme, course.start_date):
+            if planned[0] not in existing:
+                session.add(planned_stage_row(course_id, planned))
         audit(
             session,
             actor=FLOW_ACTOR,

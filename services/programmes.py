@@ -217,7 +217,7 @@ def migration_problems(course_id: int, target: ProgrammeDef) -> list[str]:
 def migrate_course(course_id: int, to_version: int, *, actor: str) -> str:
     """Move a waiting course to `to_version` of its programme, or refuse with the reasons."""
     from services import prefect_gateway
-    from services.flow_steps import plan_stages
+    from services.flow_steps import plan_stages, planned_stage_row
 
     with session_scope() as session:
         course = session.get(Course, course_id)
@@ -247,20 +247,11 @@ def migrate_course(course_id: int, to_version: int, *, actor: str) -> str:
         course = session.get(Course, course_id, with_for_update=True)
         assert course is not None
         rows = {r.stage_key: r for r in session.exec(select(StageRun).where(StageRun.course_id == course_id))}
-        for key, name, track, position, start, end in plan_stages(target, course.start_date):
+        for planned in plan_stages(target, course.start_date):
+            key, name, track, position, start, end = planned
             row = rows.pop(key, None)
             if row is None:
-                session.add(
-                    StageRun(
-                        course_id=course_id,
-                        stage_key=key,
-                        track=track,
-                        position=position,
-                        name=name,
-                        planned_start=start,
-                        planned_end=end,
-                    )
-                )
+                session.add(planned_stage_row(course_id, planned))
                 continue
             row.name, row.track, row.position = name, track, position
             if row.status == StageStatus.PLANNED:

@@ -239,13 +239,11 @@ def tracks_now(
         main = track is programme.main_track
         active = next((s for s in track.stages if status.get(s.key) == StageStatus.ACTIVE), None)
         current = active or next((s for s in track.stages if s.key in status), None)
+        base = {"track": track.key, "track_name": track.name, "label": label, "main": main}
         if current is None:
             result.append(
                 TrackNow(
-                    track=track.key,
-                    track_name=track.name,
-                    label=label,
-                    main=main,
+                    **base,
                     state="done",
                     stage_key=None,
                     stage_name=None,
@@ -274,10 +272,7 @@ def tracks_now(
         current_round = rounds.get(current.key) if active is not None else None
         result.append(
             TrackNow(
-                track=track.key,
-                track_name=track.name,
-                label=label,
-                main=main,
+                **base,
                 state="active" if active is not None else "waiting",
                 stage_key=current.key,
                 stage_name=current.name,
