@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 
-.PHONY: install run test lint typecheck unit bench drill clean
+.PHONY: install node run test lint typecheck unit bench drill clean
 
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -15,6 +15,20 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen --compile-bytecode
 	$(UV) run --frozen python -m compileall -q core models notifications services tasks flows deployments forloeb dashboard devtools
+
+# npm, from package-lock.json: the BPMN viewer (bpmn-js) the dashboard serves from static/vendor (no
+# CDN), and bpmn-moddle, the tests' second BPMN validator. Again only when package*.json change.
+VIEWER := dashboard/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VIEWER): node_modules/.package-lock.json
+	rm -rf dashboard/static/vendor/bpmn-js
+	mkdir -p dashboard/static/vendor/bpmn-js
+	cp -r node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js node_modules/bpmn-js/dist/assets dashboard/static/vendor/bpmn-js/
+
+node: $(VIEWER)
 
 lint: install
 	$(UV) run --frozen ruff check .
@@ -28,16 +42,16 @@ typecheck: install
 # server) on this PostgreSQL server (tests/conftest.py; every test skips where the server is not there).
 TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432
 
-test: install lint typecheck
+test: install lint typecheck node
 	$(UV) run --frozen python -m devtools.testsetup
 	$(UV) run --frozen pytest
 	FORLOEB_TEST_POSTGRES=$(TEST_POSTGRES) $(UV) run --frozen pytest tests/integration
 
 # The unit tier alone: no Prefect server, no browser, no network (< 30 s).
-unit: install
+unit: install node
 	$(UV) run --frozen pytest tests/unit
 
-run: install
+run: install node
 	$(UV) run --frozen python -m devtools.launcher
 
 bench: install

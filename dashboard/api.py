@@ -7,12 +7,13 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from core import settings
 from dashboard.deps import api_admin, api_user
 from models.tables import CourseStatus, HumanTask
-from services import courses, outbox_admin, read_model, recovery
+from services import bpmn, courses, outbox_admin, programmes, read_model, recovery
 from services.accounts import CurrentUser
 from services.read_model import UtcDatetime  # always with an offset (SQLite reads them naive)
 
@@ -313,3 +314,47 @@ class ResumeOut(BaseModel):
 )
 def resume_course(course_id: CourseId, user: ApiAdmin) -> ResumeOut:
     return ResumeOut(repairs=recovery.resume_course(course_id, actor=user.username))
+
+
+# --- BPMN 2.0 (services.bpmn) ------------------------------------------------------------------
+
+
+@router.get(
+    "/programmes/{key}/{version}/bpmn",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}, **_responses(404)},
+    summary="A programme version as BPMN 2.0 XML with its diagram (Camunda Modeler, bpmn.io)",
+)
+def programme_bpmn(
+    key: Annotated[str, Path(min_length=1, max_length=100)],
+    version: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> Response:
+    programme = programmes.get_version(key, version)
+    return Response(
+        bpmn.export(programme),
+        media_type="application/xml",
+        headers={"Content-Disposition": f'inline; filename="{programme.key}-v{programme.version}.bpmn"'},
+    )
+
+
+class DiagramOut(BaseModel):
+    """A course on its programme version's BPMN diagram: which elements are finished and current
+    (every track); the others are planned."""
+
+    programme: str
+    version: int
+    bpmn_url: str | None = Field(None, description="The programme version's BPMN XML")
+    done: list[str] = Field(default_factory=list, description="BPMN element ids that are finished")
+    current: list[str] = Field(
+        default_factory=list, description="BPMN element ids where the course is now (per track)"
+    )
+
+
+@router.get(
+    "/courses/{course_id}/diagram",
+    response_model=DiagramOut,
+    responses=_responses(404),
+    summary="The course's state on its programme's BPMN diagram",
+)
+def course_diagram(course_id: CourseId) -> DiagramOut:
+    return DiagramOut(**bpmn.diagram_state(course_id))

@@ -3,6 +3,7 @@ data, and moving a waiting course to a newer version of its programme."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +116,33 @@ def diff(
         console.print(f"Ingen forskel på {key} version {old} og {new}.")
     for line in lines:
         console.print(line, highlight=False, markup=False)
+
+
+@programmes_app.command("bpmn")
+def bpmn_export(
+    key: Annotated[str, typer.Argument(help="Programmets nøgle, fx inddragelse")],
+    version: Annotated[int | None, typer.Option("--version", help="Version (standard: den nyeste)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Skriv til filen (standard: skærmen)")
+    ] = None,
+) -> None:
+    """Programversionen som BPMN 2.0 XML med diagram (til Camunda Modeler og bpmn.io)."""
+    from services import bpmn, programmes
+
+    try:
+        programme = programmes.get_version(key, version)
+    except ForloebError as error:
+        raise fail(error) from None
+    xml = bpmn.export(programme)
+    if output is None:
+        sys.stdout.buffer.write(xml)
+        sys.stdout.buffer.flush()
+        return
+    output.write_bytes(xml)
+    err_console.print(
+        f"Skrev {output} ({programme.key} version {programme.version}, {len(xml)} bytes).",
+        highlight=False,
+    )
 
 
 def migrate(
