@@ -37,6 +37,22 @@ LABELS = {
     "opgave_eskalering": "Overskredet opgave (til konsulent)",
     "evaluering": "Evaluering",
     "faseskift": "Ny fase",
+    "ansoegning_kvittering": "Kvittering for ansøgning",
+    "ansoegning_mangler": "Anmodning om manglende dokument",
+    "ansoegning_optaget": "Afgørelse: optaget",
+    "ansoegning_udskudt": "Afgørelse: senere opstart",
+    "ansoegning_afslag": "Afgørelse: afslag",
+    # applications (issue 13)
+    "submitted": "Modtaget",
+    "assessment": "Under vurdering",
+    "accepted": "Optaget",
+    "deferred": "Udskudt",
+    "rejected": "Afslået",
+    "withdrawn": "Trukket tilbage",
+    "started": "Forløb startet",
+    "accept": "Optaget",
+    "defer": "Udskudt til senere opstart",
+    "reject": "Afslag",
 }
 
 

@@ -84,3 +84,37 @@ def municipality_task_url(task_id: int, course_id: int) -> str:
 def link_expires(issued: date | None = None) -> date:
     """The last day a link issued today (or on `issued`) works: what a message tells its reader."""
     return (issued or today()) + timedelta(days=LINK_MAX_AGE_DAYS - 1)
+
+
+# --- applications (issue 13) ------------------------------------------------------------------
+
+APPLICATION_SALT = "forloeb-kommune-ansoegning"
+APPLICATION_LINK_MAX_AGE_DAYS = 180
+"""An application's link lives through assessment, decision and the wait for the start."""
+
+
+def _application_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key(), salt=APPLICATION_SALT)
+
+
+def make_application_token(application_id: int, uid: str) -> str:
+    """The municipality's own link to its application: status, documents, withdrawal."""
+    return _application_serializer().dumps({"a": application_id, "u": uid[:12]})
+
+
+def read_application_token(token: str) -> tuple[int, str]:
+    """(application id, the start of its uid); `LinkExpired` / `LinkInvalid` otherwise."""
+    try:
+        data = _application_serializer().loads(token, max_age=APPLICATION_LINK_MAX_AGE_DAYS * 24 * 3600)
+    except SignatureExpired:
+        raise LinkExpired from None
+    except BadSignature:
+        raise LinkInvalid from None
+    if not isinstance(data, dict) or not isinstance(data.get("a"), int) or not isinstance(data.get("u"), str):
+        raise LinkInvalid
+    return data["a"], data["u"]
+
+
+def application_url(application_id: int, uid: str) -> str:
+    base = get_settings().public_url.rstrip("/")
+    return f"{base}/a/{make_application_token(application_id, uid)}"

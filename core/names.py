@@ -12,6 +12,8 @@ REMINDER_FLOW = "paamindelse"
 REMINDER_DEPLOYMENT = "paamindelse"
 OVERDUE_FLOW = "opgave-rykkere"
 OVERDUE_DEPLOYMENT = "opgave-rykkere"
+APPLICATION_FLOW = "ansoegning"
+APPLICATION_DEPLOYMENT = "ansoegning"
 
 
 def full_name(flow: str, deployment: str) -> str:
@@ -22,3 +24,4 @@ def full_name(flow: str, deployment: str) -> str:
 COURSE = full_name(COURSE_FLOW, COURSE_DEPLOYMENT)
 REMINDER = full_name(REMINDER_FLOW, REMINDER_DEPLOYMENT)
 OVERDUE = full_name(OVERDUE_FLOW, OVERDUE_DEPLOYMENT)
+APPLICATION = full_name(APPLICATION_FLOW, APPLICATION_DEPLOYMENT)

@@ -81,8 +81,22 @@ class Settings(BaseSettings):
     run_state_grace_seconds: float = 30.0
     """A run must have been Running/Pending this long, unheld, before it counts as orphaned."""
 
+    application_help_lookback_years: int = 3
+    """Priority: a municipality with help from the agencies this year or in the years before
+    (this many) comes after those without (issue 13)."""
+
+    upload_dir: Path | None = None
+    """Where uploaded application PDFs are kept (outside the web root); default `data_dir/uploads`."""
+
+    upload_max_mb: int = 10
+    """The largest PDF a municipality may upload."""
+
     dev_mailbox_port: int = 8025
     """`make run` starts a local SMTP sink here when `smtp_url` points at it."""
+
+    @property
+    def resolved_upload_dir(self) -> Path:
+        return self.upload_dir or self.data_dir / "uploads"
 
     @property
     def resolved_database_url(self) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
-from core.names import COURSE_DEPLOYMENT, OVERDUE_DEPLOYMENT, REMINDER_DEPLOYMENT
+from core.names import APPLICATION_DEPLOYMENT, COURSE_DEPLOYMENT, OVERDUE_DEPLOYMENT, REMINDER_DEPLOYMENT
 
 
 def course_deployment() -> RunnerDeployment:
@@ -52,5 +52,18 @@ def overdue_deployment() -> RunnerDeployment:
     return deployment
 
 
+def application_deployment() -> RunnerDeployment:
+    """One run per application (issue 13): receipt, decision letter, the course started on its day."""
+    from flows.application import application_flow
+
+    deployment = application_flow.to_deployment(
+        name=APPLICATION_DEPLOYMENT,
+        description="En kommunes ansøgning: kvittering, afgørelse og forløbet startet på startdatoen.",
+        tags=["forloeb", "ansoegning"],
+    )
+    assert not isinstance(deployment, Coroutine)
+    return deployment
+
+
 def all_deployments() -> list[RunnerDeployment]:
-    return [course_deployment(), reminder_deployment(), overdue_deployment()]
+    return [course_deployment(), reminder_deployment(), overdue_deployment(), application_deployment()]

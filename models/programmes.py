@@ -190,6 +190,45 @@ class TrackDef(Definition):
     stages: tuple[StageDef, ...] = Field(min_length=1)
 
 
+MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+
+
+class RoundDef(Definition):
+    """An application round that comes back every year: it opens, has a deadline, and the courses
+    it gives start from the preferred start (the first such date after the deadline). Dates are
+    'MM-DD'."""
+
+    key: str
+    name: str
+    opens: str
+    deadline: str
+    preferred_start: str
+
+
+class CapacityDef(Definition):
+    """How many courses may start per period: a half-year (January-June, July-December) or a year."""
+
+    per: Literal["half-year", "year"]
+    courses: int = Field(ge=1)
+
+
+class IntakeDef(Definition):
+    """How municipalities apply for the programme (issue 13)."""
+
+    mode: Literal["rounds", "continuous"]
+    """rounds: only while one of `rounds` is open; continuous: any day."""
+    rounds: tuple[RoundDef, ...] = ()
+    capacity: CapacityDef
+    requires_intro_talk: bool = False
+    """An 'indledende drøftelse' must be registered for the municipality before it may apply."""
+    recommends_meeting: bool = False
+    """A prior meeting is recommended: the form asks whether one was held (recorded, not required)."""
+    director_decision: bool = False
+    """The decision to apply must be taken at director level: the form asks to confirm it."""
+    asks_organisation: bool = False
+    """The form asks for the municipality's organisation of the children-and-youth area."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem in a definition file: where (a path in the file, and its line when known)."""
@@ -221,6 +260,8 @@ class ProgrammeDef(Definition):
     meeting_kinds: tuple[MeetingKind, ...] = ()
     forms: tuple[FormUse, ...] = ()
     tracks: tuple[TrackDef, ...] = Field(min_length=1)
+    intake: IntakeDef | None = None
+    """How municipalities apply (optional: a programme without it takes no applications)."""
 
     @model_validator(mode="after")
     def _check(self) -> ProgrammeDef:
@@ -494,6 +535,8 @@ def check_definition(p: ProgrammeDef) -> list[Problem]:
                         problems.append(Problem(f"{where}.messages", f"ukendt rolle {receiver!r}"))
             for xi, step in enumerate(stage.steps):
                 problems += _check_step(step, f"{where}.steps[{xi}]", roles, kinds, forms)
+    if p.intake is not None:
+        problems += _check_intake(p.intake)
     cycle = _has_cycle(graph)
     if cycle:
         problems.append(Problem("tracks", "faserne venter i ring på hinanden: " + " -> ".join(cycle)))
@@ -516,6 +559,30 @@ def check_definition(p: ProgrammeDef) -> list[Problem]:
                     problems += _check_ref(meeting.after, own, f"{where}.steps[{xi}].meeting.after", "date")
                 if step.form and stage.repeat is None:
                     own[step.key] = FORMS[forms[step.form].model].model_fields
+    return problems
+
+
+def _check_intake(intake: IntakeDef) -> list[Problem]:
+    problems = _dupes(((r.key, f"intake.rounds[{i}]") for i, r in enumerate(intake.rounds)), "runde")
+    if intake.mode == "rounds" and not intake.rounds:
+        problems.append(Problem("intake.rounds", "mode: rounds kræver mindst én ansøgningsrunde"))
+    if intake.mode == "continuous" and intake.rounds:
+        problems.append(Problem("intake.rounds", "mode: continuous (løbende optag) har ingen runder"))
+    for i, round_ in enumerate(intake.rounds):
+        for name in ("opens", "deadline", "preferred_start"):
+            value = getattr(round_, name)
+            if not MONTH_DAY.match(value) or value == "02-29":
+                problems.append(
+                    Problem(
+                        f"intake.rounds[{i}].{name}", f"{value!r} skal være en dag som 'MM-DD', fx '03-15'"
+                    )
+                )
+        if (
+            MONTH_DAY.match(round_.opens)
+            and MONTH_DAY.match(round_.deadline)
+            and round_.opens > round_.deadline
+        ):
+            problems.append(Problem(f"intake.rounds[{i}]", "runden skal åbne før fristen (samme kalenderår)"))
     return problems
 
 

@@ -534,3 +534,47 @@ def preview(template: str, course_id: int) -> tuple[str, Rendered]:
             "opgaver": [{"titel": task.title, "frist": task.due_date}] if task else [],
         }
         return person.address, render(template, context)
+
+
+# --- applications (issue 13) ------------------------------------------------------------------
+
+
+def enqueue_application_message(
+    application_id: int, template: str, key: str, extra: dict[str, Any]
+) -> list[int]:
+    """A message about an application to the contact people the municipality gave in it (receipt,
+    decision letter, request for a missing document). `key` makes it once: '<uid>:<purpose>:<n>'."""
+    from core.links import application_url
+    from models.programmes import latest_version
+    from models.tables import Application
+
+    with session_scope() as session:
+        application = session.get(Application, application_id)
+        if application is None:
+            raise NotFound(f"Ansøgning {application_id} findes ikke.")
+        municipality = session.get(Municipality, application.municipality_code)
+        context = {
+            "kommune": municipality.name if municipality else str(application.municipality_code),
+            "program": latest_version(application.programme).name,
+            "konsulent": application.consultant or "Socialstyrelsens konsulenter",
+            "link": application_url(application_id, application.uid),
+            "ansoegning": {"nummer": application_id, **extra},
+        }
+        ids = []
+        for person in application.answers.get("kontaktpersoner") or []:
+            rendered = render(template, {**context, "modtager": person["navn"]})
+            ids.append(
+                enqueue(
+                    session,
+                    Message(
+                        course_id=None,
+                        purpose=template,
+                        channel="mail",
+                        recipient=person["email"],
+                        key=f"{application.uid}:{key}:mail:{person['email']}",
+                        rendered=rendered,
+                        application_id=application_id,
+                    ),
+                )
+            )
+        return ids

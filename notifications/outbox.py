@@ -48,6 +48,7 @@ class Message:
     key: str
     rendered: Rendered
     meeting_id: int | None = None
+    application_id: int | None = None
 
 
 def enqueue(session: Session, message: Message) -> int:
@@ -60,6 +61,7 @@ def enqueue(session: Session, message: Message) -> int:
     row = Notification(
         course_id=message.course_id,
         meeting_id=message.meeting_id,
+        application_id=message.application_id,
         purpose=message.purpose,
         channel=message.channel,
         recipient=message.recipient,

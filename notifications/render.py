@@ -33,6 +33,11 @@ TEMPLATES = (
     "evaluering",
     "faseskift",
     "fase_start",
+    "ansoegning_kvittering",
+    "ansoegning_mangler",
+    "ansoegning_optaget",
+    "ansoegning_udskudt",
+    "ansoegning_afslag",
 )
 
 

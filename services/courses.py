@@ -39,8 +39,11 @@ def start_course(
     start_date: date | None = None,
     *,
     actor: str | None = None,
+    application_id: int | None = None,
+    focus: str | None = None,
 ) -> Course:
-    """Create the course and its flow run. Nothing is kept if Prefect cannot take it."""
+    """Create the course and its flow run. Nothing is kept if Prefect cannot take it. A course
+    from an application (`services.applications`) carries its id and the focus it asked for."""
     from services import prefect_gateway
 
     if programme not in programme_keys():
@@ -61,6 +64,8 @@ def start_course(
             programme_version=definition.version,
             consultant=consultant,
             start_date=start,
+            application_id=application_id,
+            focus=focus or None,
         )
         session.add(course)
         try:

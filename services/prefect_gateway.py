@@ -101,6 +101,32 @@ def create_course_run(course_id: int, course_uid: str, run_name: str, tags: list
         raise _unavailable(exc) from None
 
 
+def create_application_run(application_id: int, application_uid: str, run_name: str, tags: list[str]) -> str:
+    """Create an application's flow run from its deployment (issue 13); returns the flow run id."""
+    from core.names import APPLICATION
+
+    ensure_reachable()
+    try:
+        with get_client(sync_client=True) as client:
+            try:
+                deployment = client.read_deployment_by_name(APPLICATION)
+            except ObjectNotFound:
+                raise OrchestratorUnavailable(
+                    f"Deploymentet '{APPLICATION}' findes ikke på Prefect-serveren. "
+                    "Start runneren med 'make run'."
+                ) from None
+            flow_run = client.create_flow_run_from_deployment(
+                deployment.id,
+                parameters={"application_id": application_id},
+                name=run_name,
+                tags=tags,
+                idempotency_key=f"forloeb-application-{application_uid}",
+            )
+            return str(flow_run.id)
+    except httpx.HTTPError as exc:
+        raise _unavailable(exc) from None
+
+
 def run_state(flow_run_id: str) -> RunState:
     ensure_reachable()
     try:

@@ -27,6 +27,7 @@ Every repair is audited (who, what). Nothing here deletes or rewrites an answer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -427,6 +428,60 @@ def repair_automatically(*, actor: str) -> list[tuple[Finding, str]]:
             done.append((finding, repair(finding, actor=actor)))
         except Exception as exc:  # one course's trouble must not stop the others' repair
             done.append((finding, f"kunne ikke rettes nu ({type(exc).__name__}); prøves igen"))
+    try:
+        done += wake_due_applications(actor=actor)
+    except Exception as exc:  # an application's trouble must not stop the courses' repair
+        logging.getLogger(__name__).warning("Ansøgninger kunne ikke vækkes nu: %s", type(exc).__name__)
+    return done
+
+
+def wake_due_applications(*, actor: str) -> list[tuple[Finding, str]]:
+    """Applications whose run should act now (their start date has come, or a person's change did
+    not wake the run): a suspended run is resumed, a stopped one handed back. A start due while no
+    runner ran happens when one is back, once (`services.applications.start_course_for`)."""
+    from services import applications, prefect_gateway
+
+    due = applications.due_applications()
+    if not due:
+        return []
+    states = prefect_gateway.run_states([run_id for _, run_id in due])
+    done: list[tuple[Finding, str]] = []
+    for application_id, run_id in due:
+        state = states.get(run_id)
+        if state is None or state.executing or state.type == "SCHEDULED":
+            continue
+        finding = Finding(
+            course_id=0,
+            municipality=f"ansøgning {application_id}",
+            kind="application_due",
+            explanation="Ansøgningens kørsel skal handle nu (startdatoen er nået, eller noget er ændret).",
+            remedy="Kørslen genoptages.",
+            flow_run_id=run_id,
+            automatic=True,
+        )
+        try:
+            if state.waiting:
+                prefect_gateway.wake_course_run(run_id, settle_seconds=0)
+                what = "ansøgningens kørsel er genoptaget"
+            elif state.final and state.type != "COMPLETED":
+                prefect_gateway.hand_back(run_id, "forloeb: application_due")
+                what = "ansøgningens kørsel er sat i kø igen"
+            else:
+                applications.set_wake(application_id, None)
+                continue
+        except Exception as exc:
+            what = f"kunne ikke vækkes nu ({type(exc).__name__}); prøves igen"
+        with session_scope() as session:
+            session.add(
+                AuditEvent(
+                    course_id=None,
+                    application_id=application_id,
+                    actor=actor,
+                    action=REPAIR_ACTION,
+                    detail=f"application_due -> {what}",
+                )
+            )
+        done.append((finding, what))
     return done
 
 

@@ -235,10 +235,9 @@ def prefect_server(tmp_root: Path, request: pytest.FixtureRequest) -> Iterator[s
     with harness:
         from prefect.settings import PREFECT_API_URL
 
-        from deployments import course_deployment, overdue_deployment, reminder_deployment
+        from deployments import all_deployments
 
-        course_deployment().apply()
-        reminder_deployment().apply()
-        overdue_deployment().apply()
+        for deployment in all_deployments():
+            deployment.apply()
         yield str(PREFECT_API_URL.value())
     shutil.rmtree(tmp_root / "prefect", ignore_errors=True)

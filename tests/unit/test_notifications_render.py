@@ -53,6 +53,33 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "opgave_rykker": {"opgave": TASK, "nummer": 2, "link": "http://127.0.0.1:8000/k/TOKEN"},
     "opgave_eskalering": {"opgave": TASK, "nummer": 3, "link": "http://127.0.0.1:8000/opgaver/7"},
     "evaluering": {"link": "http://127.0.0.1:8000/evaluering/c0ffee"},
+    "ansoegning_kvittering": {
+        "program": "Vold og seksuelle overgreb mod børn og unge",
+        "ansoegning": {
+            "nummer": 7,
+            "modtaget": datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+            "mangler": ["underskrevet erklæring fra direktør eller centerchef (PDF)"],
+        },
+        "link": "http://127.0.0.1:8000/a/TOKEN",
+    },
+    "ansoegning_mangler": {
+        "ansoegning": {"nummer": 7, "mangler": ["referat fra et ledelsesmøde (PDF)"]},
+        "link": "http://127.0.0.1:8000/a/TOKEN",
+    },
+    "ansoegning_optaget": {
+        "ansoegning": {"nummer": 7, "start": date(2026, 8, 17)},
+        "link": "http://127.0.0.1:8000/a/TOKEN",
+    },
+    "ansoegning_udskudt": {
+        "ansoegning": {"nummer": 7, "start": date(2027, 1, 4), "periode": "1. halvår 2027"},
+        "link": "http://127.0.0.1:8000/a/TOKEN",
+    },
+    "ansoegning_afslag": {
+        "ansoegning": {
+            "nummer": 7,
+            "begrundelse": "Den ledelsesmæssige opbakning fremstår ikke tydeligt nok",
+        },
+    },
     "faseskift": {
         "fase": {"nummer": 3, "antal": 11, "navn": "Arbejdsgruppe", "beskrivelse": "Kommunen nedsætter..."},
         "opgaver": [TASK],
@@ -62,7 +89,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
 # Everything a template may use. Nothing about children: no names, CPR numbers or case content.
 ALLOWED = {
     "kommune", "program", "konsulent", "modtager", "moede", "tidligere", "netvaerk_link",
-    "opgave", "nummer", "link", "link_udloeber", "fase", "opgaver", "FORMAAL",
+    "opgave", "nummer", "link", "link_udloeber", "fase", "opgaver", "FORMAAL", "ansoegning",
 }  # fmt: skip
 
 
