@@ -145,14 +145,21 @@ def run_config(
     completions: int,
     pause: float,
     deadline: float,
-    programme: str = PROGRAMME,
-) -> Result:
+    programmes: list[str] | None = None,
+) -> list[Result]:
+    """One runner; each municipality gets a course of each programme (one active course per
+    municipality and programme), and the programmes' courses take turns, action by action."""
     from models.examples import sample_answer
     from models.programmes import latest_version
     from services import courses, read_model
 
-    definition = latest_version(programme)
-    track_keys = [track.key for track in definition.tracks]
+    programmes = programmes or [PROGRAMME]
+    definitions = {key: latest_version(key) for key in programmes}
+    results = {key: Result(config, key) for key in programmes}
+    programme_of: dict[int, str] = {}  # course id -> programme
+
+    def tracks(course_id: int) -> list[str]:
+        return [track.key for track in definitions[programme_of[course_id]].tracks]
 
     def open_tasks(course_id: int) -> list[Any]:
         rows, _total = read_model.task_inbox(course_id=course_id, limit=None)
@@ -160,39 +167,46 @@ def run_config(
 
     def open_by_track(course_id: int) -> dict[str, Any]:
         """Each track's open task (its earliest deadline), for the tracks that have one."""
+        track_of = definitions[programme_of[course_id]].track_of
         found: dict[str, Any] = {}
         for task in open_tasks(course_id):
-            found.setdefault(definition.track_of[task.stage_key].key, task)
+            found.setdefault(track_of[task.stage_key].key, task)
         return found
 
-    tag = config.key if programme == PROGRAMME else f"{config.key} {programme}"
-    result = Result(config, programme)
-    log = f"runner-{config.key}.log" if programme == PROGRAMME else f"runner-{config.key}-{programme}.log"
+    def tag(programme: str) -> str:
+        return config.key if programme == PROGRAMME else f"{config.key} {programme}"
+
+    log = "-".join([f"runner-{config.key}", *[key for key in programmes if key != PROGRAMME]]) + ".log"
     runner = harness.runner(env, tmp / log, config.module, config.env)
     try:
         took = runner.start()
-        print(f"[{tag}] runner ready after {took:.1f} s", flush=True)
+        print(
+            f"[{tag(programmes[0]) if len(programmes) == 1 else config.key}] runner ready after {took:.1f} s",
+            flush=True,
+        )
         rng = random.Random(len(municipalities))
 
         def measure(sample_of: Callable[[], Sample]) -> bool:
             """One action, then wait for its task row: one course in flight at a time."""
             if time.monotonic() + PER_ACTION > deadline:
-                result.note = "stopped early: time budget"
+                for result in results.values():
+                    result.note = "stopped early: time budget"
                 return False
             known = harness.all_task_ids()
             sample = sample_of()
             _wait_for_tasks([sample], known, PER_ACTION)
-            result.samples.append(sample)
+            results[programme_of[sample.course_id]].samples.append(sample)
             time.sleep(rng.uniform(0, pause))  # land at a different point of the poll cycle
             return True
 
         runs: dict[int, str] = {}  # course id -> flow run id
 
-        def create(name: str) -> Sample:
+        def create(name: str, programme: str) -> Sample:
             t0 = datetime.now(UTC)
             course = courses.start_course(name, programme, "Bench Konsulent")
             assert course.id is not None and course.flow_run_id
             runs[course.id] = course.flow_run_id
+            programme_of[course.id] = programme
             return Sample("create", course.id, course.flow_run_id, t0)
 
         def resume(course_id: int) -> Sample:
@@ -209,9 +223,10 @@ def run_config(
 
         def all_tracks_open(course_id: int) -> bool:
             """Untimed: answer open tasks (earliest deadline first) until every track has one."""
+            track_of = definitions[programme_of[course_id]].track_of
             for _ in range(WARMUP_TASKS):
                 tasks = open_tasks(course_id)
-                if len({definition.track_of[t.stage_key].key for t in tasks}) == len(track_keys):
+                if len({track_of[t.stage_key].key for t in tasks}) == len(tracks(course_id)):
                     return True
                 if not tasks or time.monotonic() + PER_ACTION > deadline:
                     return False
@@ -225,29 +240,49 @@ def run_config(
                     return False
             return False
 
+        def report(label: str, kind: str, since: dict[str, int]) -> None:
+            for key, result in results.items():
+                _report(tag(key), label, [s for s in result.samples[since[key] :] if s.kind == kind])
+
+        def counts() -> dict[str, int]:
+            return {key: len(result.samples) for key, result in results.items()}
+
+        stop = False
         for name in municipalities:
-            if not measure(partial(create, name)):
+            for programme in programmes:
+                if not measure(partial(create, name, programme)):
+                    stop = True
+                    break
+            if stop:
                 break
-        _report(tag, "create", result.samples)
-        if len(track_keys) > 1:
+        report("create", "create", dict.fromkeys(programmes, 0))
+        for programme in programmes:
+            if len(definitions[programme].tracks) == 1:
+                continue
             started = time.monotonic()
-            for course_id in list(runs):
+            for course_id in [c for c in runs if programme_of[c] == programme]:
                 if not all_tracks_open(course_id):
-                    print(f"[{tag}] course {course_id}: not every track open; left out", flush=True)
+                    print(
+                        f"[{tag(programme)}] course {course_id}: not every track open; left out", flush=True
+                    )
                     del runs[course_id]
             print(
-                f"[{tag}] {len(runs)} courses with {len(track_keys)} tracks open "
+                f"[{tag(programme)}] {sum(programme_of[c] == programme for c in runs)} courses with "
+                f"{len(definitions[programme].tracks)} tracks open "
                 f"(untimed warm-up {time.monotonic() - started:.0f} s)",
                 flush=True,
             )
         for round_no in range(1, completions + 1):
-            done = len(result.samples)
-            for number, course_id in enumerate(list(runs)):
-                if len(track_keys) > 1:
-                    if len(open_by_track(course_id)) != len(track_keys):
+            done = counts()
+            number = dict.fromkeys(programmes, -1)  # the course's number within its programme
+            for course_id in list(runs):
+                number[programme_of[course_id]] += 1
+                keys = tracks(course_id)
+                if len(keys) > 1:
+                    if len(open_by_track(course_id)) != len(keys):
                         continue  # a track ended or waits on a join: no longer all tracks active
                     # each track in turn, shifted per course so every round has both tracks
-                    track = track_keys[(round_no - 1 + number) % len(track_keys)]
+                    track = keys[(round_no - 1 + number[programme_of[course_id]]) % len(keys)]
                     if not measure(partial(resume_track, course_id, track)):
                         break
                     continue
@@ -255,13 +290,14 @@ def run_config(
                     continue  # its last step did not arrive in time: leave this course out
                 if not measure(partial(resume, course_id)):
                     break
-            _report(tag, f"resume {round_no}", result.samples[done:])
-            if result.note:
+            report(f"resume {round_no}", "resume", done)
+            if any(result.note for result in results.values()):
                 break
-        result.breakdown = harness.breakdown(result.samples)
+        for result in results.values():
+            result.breakdown = harness.breakdown(result.samples)
     finally:
         runner.stop()
-    return result
+    return list(results.values())
 
 
 def _report(tag: str, label: str, samples: list[Sample]) -> None:
@@ -424,6 +460,11 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated programme keys, each with its own rows "
         "(e.g. minoritetsetniske,inddragelse: one track beside two tracks)",
     )
+    parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="the programmes share one runner and their courses take turns (the same load for each)",
+    )
     parser.add_argument("--append", action="store_true", help="add the table to the results file")
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (logs, databases)")
     args = parser.parse_args(argv)
@@ -452,18 +493,20 @@ def main(argv: list[str] | None = None) -> int:
             harness.prepare_app_db()
             for number, config in enumerate(configs):
                 names = MUNICIPALITIES[number * args.courses : (number + 1) * args.courses]
-                for programme in programmes:  # one active course per municipality and programme
+                # one runner per programme, one after the other; or one runner for all of them,
+                # their courses taking turns (--interleave: both programmes see the same load)
+                groups = [programmes] if args.interleave else [[key] for key in programmes]
+                for group in groups:
+                    label = " ".join([config.key, *[key for key in group if key != PROGRAMME]])
                     if time.monotonic() + 30 + PER_ACTION > deadline:
-                        print(f"[{config.key} {programme}] skipped: time budget", flush=True)
+                        print(f"[{label}] skipped: time budget", flush=True)
                         continue
                     try:
-                        results.append(
-                            run_config(
-                                config, env, tmp, names, args.completions, args.pause, deadline, programme
-                            )
+                        results += run_config(
+                            config, env, tmp, names, args.completions, args.pause, deadline, group
                         )
                     except (RuntimeError, TimeoutError) as exc:
-                        print(f"[{config.key} {programme}] failed: {exc}", flush=True)
+                        print(f"[{label}] failed: {exc}", flush=True)
     except KeyboardInterrupt:
         print("Interrupted: stopping the processes this benchmark started", flush=True)
     finally:
@@ -485,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
         f"at the end (other work shares the machine), Python "
         f"{platform.python_version()}, Prefect server and app database on "
         f"{'PostgreSQL 15' if args.db == 'postgresql' else 'SQLite'}{_commit()}.",
-        f"{args.courses} courses per configuration{_programmes_text(programmes)}, "
+        f"{args.courses} courses per configuration{_programmes_text(programmes)}"
+        f"{' (one runner, their courses taking turns)' if args.interleave else ''}, "
         f"{args.completions} completions per course, "
         f"one action in flight at a time, random 0-{args.pause} s pause between actions; "
         f"total {time.monotonic() - started:.0f} s.",
