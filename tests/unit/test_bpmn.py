@@ -220,3 +220,26 @@ def test_the_moddle_check_finds_a_dangling_reference_and_a_missing_shape(moddle:
     [missing] = moddle["no-shape.bpmn"]["missingDi"]
     assert missing.startswith("Task_")
     assert moddle["no-shape.bpmn"]["warnings"] == []
+
+
+def test_the_cli_writes_the_newest_version_or_the_one_asked_for(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from forloeb.cli import app
+
+    out = tmp_path / "m.bpmn"
+    result = CliRunner().invoke(
+        app, ["programmes", "bpmn", "minoritetsetniske", "--version", "1", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == bpmn.export(programme(("minoritetsetniske", 1)))
+    newest = CliRunner().invoke(app, ["programmes", "bpmn", "minoritetsetniske"])
+    assert newest.stdout_bytes == bpmn.export(
+        max(
+            (p for (k, _), p in catalog().programmes.items() if k == "minoritetsetniske"),
+            key=lambda p: p.version,
+        )
+    )
+    unknown = CliRunner().invoke(app, ["programmes", "bpmn", "minoritetsetniske", "--version", "9"])
+    assert unknown.exit_code != 0
+    assert "ingen version 9" in unknown.output
