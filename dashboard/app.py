@@ -23,10 +23,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.errors import ForloebError, validation_messages
 from core.links import secret_key
-from dashboard import api
+from dashboard import api, api_applications
 from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired
 from dashboard.pages import (
     accounts,
+    applications,
     auth,
     courses,
     meetings,
@@ -176,7 +177,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     app.include_router(api.router)
+    app.include_router(api_applications.router)
     for area in (
+        applications,
         auth,
         overview,
         courses,

@@ -11,6 +11,7 @@ import gc
 import typer
 
 from forloeb import (
+    application_commands,
     course_commands,
     db_commands,
     meeting_commands,
@@ -35,6 +36,10 @@ operations_commands.course_app.command("show")(course_commands.course_show)
 operations_commands.course_app.command("migrate")(programme_commands.migrate)
 app.add_typer(operations_commands.course_app, name="course")
 app.add_typer(programme_commands.programmes_app, name="programmes")
+app.command("rounds")(application_commands.rounds)
+app.command("applications")(application_commands.list_applications)
+app.command("decide")(application_commands.decide)
+app.add_typer(application_commands.application_app, name="application")
 
 
 def main() -> None:
