@@ -355,6 +355,11 @@ def main() -> int:
             stack.stop()
         except Stop:  # the signal came just before stop() set `stopping`: stop once more
             stack.stop()
+        # Python's shutdown puts SIG_DFL back for signals with a Python handler, so a repeat of the
+        # group's SIGTERM (uv run and make forward it again) would kill us after "Stoppet." with
+        # exit -15; an ignored signal stays ignored through the shutdown.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _log("Stoppet.")
     return code
 
