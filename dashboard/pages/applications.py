@@ -12,7 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from core.cpr import contains_cpr
 from core.errors import ForloebError, InvalidInput
-from core.links import LinkExpired, LinkInvalid, application_url, read_application_token
+from core.links import LinkExpired, LinkInvalid, make_application_token, read_application_token
 from dashboard.deps import CheckedForm, form_str
 from dashboard.pages.common import Id, Refused, User, form_page, redirect
 from dashboard.templating import render
@@ -119,7 +119,7 @@ async def apply_submit(request: Request, programme: str, form: CheckedForm) -> R
     except ForloebError as exc:
         return await run_in_threadpool(_apply_page, request, programme, Refused.because(exc, values))
     assert application.id is not None
-    link = application_url(application.id, application.uid)
+    link = f"/a/{make_application_token(application.id, application.uid)}"
     return render(request, "apply_done.html", {"application": application, "link": link}, status_code=201)
 
 
