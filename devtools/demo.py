@@ -72,7 +72,7 @@ def create_demo_courses(timeout_seconds: float = 600) -> list[str]:
         if course_id in failed
         else f"{spec.municipality}: forløb {course_id}, {spec.steps} opgaver udført"
         for spec, course_id in created
-    ]
+    ] + create_demo_applications()
 
 
 def _has_failed(course_id: int) -> bool:
@@ -136,3 +136,123 @@ def demo_consultants() -> list[str]:
 def demo_course_ids() -> list[int]:
     with session_scope() as session:
         return [cid for cid in session.exec(select(Course.id).order_by(col(Course.id))) if cid is not None]
+
+
+# --- demo applications (issue 13) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoApplication:
+    municipality: str
+    programme: str
+    state: str
+    """submitted, missing (the gate fails), scored, accepted, deferred, rejected, withdrawn, started."""
+
+
+DEMO_APPLICATIONS = [
+    DemoApplication("Randers", "overgreb", "submitted"),
+    DemoApplication("Silkeborg", "overgreb", "missing"),
+    DemoApplication("Herning", "overgreb", "scored"),
+    DemoApplication("Viborg", "overgreb", "started"),
+    DemoApplication("Holstebro", "overgreb", "accepted"),
+    DemoApplication("Svendborg", "overgreb", "deferred"),
+    DemoApplication("Næstved", "overgreb", "rejected"),
+    DemoApplication("Hjørring", "overgreb", "withdrawn"),
+    DemoApplication("Frederikshavn", "inddragelse", "scored"),
+]
+
+
+def _demo_pdf(*lines: str) -> bytes:
+    """A one-page made-up PDF (no personal data about children)."""
+    stream = "BT /F1 12 Tf 72 720 Td " + " ".join(f"({line}) Tj 0 -16 Td" for line in lines) + " ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream".encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def _demo_answers(spec: DemoApplication, preferred: str) -> dict[str, object]:
+    slug = spec.municipality.lower().replace("ø", "oe").replace("æ", "ae").replace("å", "aa")
+    return {
+        "motivation": "Vi vil styrke den faglige praksis og ledelsens opfølgning.",
+        "udfordringer": "Opsporingen er ujævn, og samarbejdet med skoler og dagtilbud kan styrkes.",
+        "forventninger": "Fælles arbejdsgange, der bruges systematisk.",
+        "forankring": "Direktionen følger forløbet; børne- og ungechefen er tovholder.",
+        "fokus": "Opsporing og samarbejde på tværs",
+        "organisering": "Myndighed, udfører og almenområde i én forvaltning.",
+        "foretrukken_start": preferred,
+        "kontaktpersoner": [{"navn": "Fiktiv Leder", "rolle": "Børnechef", "email": f"leder@{slug}.example"}],
+        "tidligere_bistand": [{"ordning": "task_force", "aar": today().year - 1}]
+        if spec.state == "scored"
+        else [],
+        "ingen_tidligere_bistand": spec.state != "scored",
+        "underretninger": 140,
+        "foranstaltninger": 40,
+        "underskriver_navn": "Fiktiv Direktør",
+        "underskriver_titel": "Direktør",
+        "underskrevet_dato": today().isoformat(),
+        "indledende_moede": True,
+        "direktoerbeslutning": True,
+    }
+
+
+def create_demo_applications() -> list[str]:
+    """Applications in every state, through the real services (and so the real application flow);
+    nothing when there are applications already."""
+    from services import applications
+    from services.applications import Upload
+
+    if applications.list_applications():
+        return []
+    minutes = _demo_pdf("Referat fra ledelsesmoede", "Direktionen bakker op om ansoegningen")
+    signed = _demo_pdf("Erklaering", "Underskrevet af direktoeren")
+    lines = []
+    for spec in DEMO_APPLICATIONS:
+        preferred = (today() + timedelta(days=21)).isoformat()
+        files = [Upload("referat", "Referat ledelsesmøde.pdf", minutes)]
+        if spec.state != "missing":
+            files.append(Upload("underskrift", "Erklæring direktør.pdf", signed))
+        try:
+            if spec.programme == "inddragelse":
+                applications.register_intro_talk(spec.municipality, spec.programme, today(), actor="demo")
+            application = applications.submit(
+                spec.programme, spec.municipality, _demo_answers(spec, preferred), files, actor="demo"
+            )
+            assert application.id is not None
+            number = application.id
+            if spec.state in ("scored", "accepted", "deferred", "started", "rejected"):
+                for consultant, points in (("Mette Konsulent", 4), ("Jonas Konsulent", 3)):
+                    applications.score(
+                        number,
+                        consultant,
+                        {c: (points, "") for c in ("motivation", "udfordring", "moenstre", "ledelse")},
+                        actor="demo",
+                    )
+            if spec.state in ("accepted", "started"):
+                applications.decide(number, "accept", actor="demo", consultant="Sara Konsulent")
+            elif spec.state == "deferred":
+                applications.decide(number, "defer", actor="demo", consultant="Jonas Konsulent")
+            elif spec.state == "rejected":
+                applications.decide(number, "reject", actor="demo", reason="udenfor")
+            elif spec.state == "withdrawn":
+                applications.withdraw(number, actor=f"kommune: {spec.municipality} (link)")
+            if spec.state == "started":
+                applications.start_now(number, actor="demo")
+            lines.append(f"{spec.municipality}: ansøgning {number} ({spec.state})")
+        except ForloebError as exc:
+            lines.append(f"{spec.municipality}: demoansøgningen kunne ikke laves: {exc.message}")
+    return lines

@@ -290,3 +290,19 @@ def test_rounds_and_the_intro_talk() -> None:
         "inddragelse", "Viborg", answers(organisering="Én forvaltning for børn og unge."), DOCS
     )
     assert talk_ok.status == ApplicationStatus.SUBMITTED
+
+
+def test_demo_applications_cover_every_state() -> None:
+    from devtools.demo import create_demo_applications
+
+    lines = create_demo_applications()
+    assert len(lines) == 9 and all("kunne ikke" not in line for line in lines), lines
+    for row in applications.list_applications():
+        assert row.flow_run_id is not None
+        run_application(row.flow_run_id)
+    states = {r.municipality: r.status.value for r in applications.list_applications()}
+    assert set(states.values()) == {
+        "assessment", "accepted", "deferred", "rejected", "withdrawn", "started"
+    }  # fmt: skip
+    assert states["Viborg"] == "started" and states["Silkeborg"] == "assessment"
+    assert create_demo_applications() == []  # a second `make run` adds none
