@@ -23,13 +23,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.errors import ForloebError, validation_messages
 from core.links import secret_key
-from dashboard import api, api_applications
+from dashboard import api, api_applications, api_kpi
 from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired
 from dashboard.pages import (
     accounts,
     applications,
     auth,
     courses,
+    kpi,
     meetings,
     municipalities,
     municipality_links,
@@ -178,11 +179,13 @@ def create_app() -> FastAPI:
     )
     app.include_router(api.router)
     app.include_router(api_applications.router)
+    app.include_router(api_kpi.router)
     for area in (
         applications,
         auth,
         overview,
         courses,
+        kpi,
         tasks,
         municipality_links,
         meetings,

@@ -1,0 +1,31 @@
+"""JSON API for Nøgletal (issue 15), under /api like the rest: the numbers of the Nøgletal page and
+one row per course in the period, the same `services.kpi` functions as the page and its exports.
+`programme` (missing: every programme), `from` and `to` (dates, both included; default: the last
+12 months)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from dashboard.deps import api_user
+from services import kpi
+
+router = APIRouter(prefix="/api", tags=["nøgletal"], dependencies=[Depends(api_user)])
+Programme = Annotated[str | None, Query(description="Programme key; missing: every programme")]
+From = Annotated[
+    date | None, Query(alias="from", description="First day of the period (default: 12 months back)")
+]
+To = Annotated[date | None, Query(alias="to", description="Last day of the period (default: today)")]
+
+
+@router.get("/kpi", response_model=kpi.KpiReport, summary="The Nøgletal page's numbers")
+def kpi_report(programme: Programme = None, start: From = None, end: To = None) -> kpi.KpiReport:
+    return kpi.report(programme, kpi.period_from(start, end))
+
+
+@router.get("/kpi/courses", response_model=list[kpi.CourseRow], summary="One row per course in the period")
+def kpi_courses(programme: Programme = None, start: From = None, end: To = None) -> list[kpi.CourseRow]:
+    return kpi.course_rows(programme, kpi.period_from(start, end))
