@@ -16,6 +16,7 @@ from core.clock import today
 from core.db import session_scope
 from core.errors import ForloebError
 from core.workdays import add_working_days
+from devtools.demo_history import unfold
 from models.examples import sample_answer
 from models.tables import Course, CourseStatus, HumanTask, TaskStatus
 from services import courses, municipalities, read_model
@@ -67,6 +68,7 @@ def create_demo_courses(timeout_seconds: float = 600) -> list[str]:
         assert course.id is not None
         created.append((spec, course.id))
     failed = _advance(created, timeout_seconds)
+    unfold([cid for _spec, cid in created if cid not in failed])  # a history over the past months
     return [
         f"{spec.municipality}: forløb {course_id} FEJLEDE undervejs (se Prefect og .forloeb/logs/runner.log)"
         if course_id in failed
