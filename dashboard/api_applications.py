@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from dashboard.deps import api_user
+from models.tables import ApplicationStatus
 from services import applications
 from services.accounts import CurrentUser
 
@@ -117,10 +118,12 @@ def api_rounds() -> list[RoundOut]:
 @router.get("/applications", response_model=list[ApplicationOut], summary="Applications, ranked per round")
 def api_applications(
     round_key: Annotated[str | None, Query(alias="round")] = None,
-    status: str | None = None,
+    status: ApplicationStatus | None = None,
     programme: str | None = None,
 ) -> list[ApplicationOut]:
-    rows = applications.list_applications(round_key=round_key, status=status, programme=programme)
+    rows = applications.list_applications(
+        round_key=round_key, status=status.value if status else None, programme=programme
+    )
     return [_out(r) for r in rows]
 
 

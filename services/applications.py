@@ -563,10 +563,11 @@ def list_applications(
             round_ids = list(
                 session.exec(select(ApplicationRound.id).where(ApplicationRound.key == round_key))
             )
-            if not round_ids and round_key != "loebende":
-                raise NotFound(f"Ansøgningsrunden '{round_key}' findes ikke (se 'forloeb rounds').")
+            # 'loebende': continuous intake; a round nobody applied in (or no round) gives no rows.
             query = query.where(
-                col(Application.round_id).in_(round_ids) if round_ids else col(Application.round_id).is_(None)
+                col(Application.round_id).is_(None)
+                if round_key == "loebende"
+                else col(Application.round_id).in_(round_ids)
             )
         rows = _rows(session, list(session.exec(query)))
     groups: dict[tuple[str, str | None], list[ApplicationRow]] = {}

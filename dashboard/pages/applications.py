@@ -62,11 +62,12 @@ def _form_data(form: FormData) -> dict[str, Any]:
     return data
 
 
-async def _read_upload(value: Any) -> tuple[str, bytes] | None:
+def _read_upload(value: Any) -> tuple[str, bytes] | None:
+    """The posted file (already spooled by the form dependency): read in the thread pool."""
     if not isinstance(value, UploadFile) or not value.filename:
         return None
-    content = await value.read(max_bytes() + 1)
-    return value.filename, content
+    value.file.seek(0)
+    return value.filename, value.file.read(max_bytes() + 1)
 
 
 def _apply_page(request: Request, programme: str, refused: Refused | None = None) -> Response:
@@ -97,13 +98,10 @@ def apply_form(request: Request, programme: str) -> Response:
 
 
 @router.post("/ansoeg/{programme}")
-async def apply_submit(request: Request, programme: str, form: CheckedForm) -> Response:
-    """Reading the uploads is async; the checks and storing run in the thread pool."""
-    from starlette.concurrency import run_in_threadpool
-
+def apply_submit(request: Request, programme: str, form: CheckedForm) -> Response:
     files = []
     for kind in intake.DOCUMENT_KINDS:
-        read = await _read_upload(form.get(f"dokument_{kind}"))
+        read = _read_upload(form.get(f"dokument_{kind}"))
         if read is not None:
             files.append(applications.Upload(kind, read[0], read[1]))
     data = _form_data(form)
@@ -115,9 +113,9 @@ async def apply_submit(request: Request, programme: str, form: CheckedForm) -> R
         if isinstance(form.get(k), str) and k != "csrf_token" and not contains_cpr(form_str(form, k))
     }
     try:
-        application = await run_in_threadpool(applications.submit, programme, kommune, data, files)
+        application = applications.submit(programme, kommune, data, files)
     except ForloebError as exc:
-        return await run_in_threadpool(_apply_page, request, programme, Refused.because(exc, values))
+        return _apply_page(request, programme, Refused.because(exc, values))
     assert application.id is not None
     link = f"/a/{make_application_token(application.id, application.uid)}"
     return render(request, "apply_done.html", {"application": application, "link": link}, status_code=201)
@@ -168,20 +166,17 @@ def application_link(request: Request, token: str) -> Response:
 
 
 @router.post("/a/{token}/dokument")
-async def application_link_document(request: Request, token: str, form: CheckedForm) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    resolved = await run_in_threadpool(_resolve, request, token)
+def application_link_document(request: Request, token: str, form: CheckedForm) -> Response:
+    resolved = _resolve(request, token)
     if isinstance(resolved, Response):
         return resolved
     assert resolved.application.id is not None
-    read = await _read_upload(form.get("dokument"))
+    read = _read_upload(form.get("dokument"))
     kind = form_str(form, "kind")
     try:
         if read is None:
             raise InvalidInput("Vælg en PDF-fil.")
-        await run_in_threadpool(
-            applications.add_document,
+        applications.add_document(
             resolved.application.id,
             applications.Upload(kind, read[0], read[1]),
             actor=f"kommune: {resolved.row.municipality} (link)",
@@ -189,9 +184,9 @@ async def application_link_document(request: Request, token: str, form: CheckedF
     except ForloebError as exc:
         if exc.http_status >= 500:
             raise
-        return await run_in_threadpool(_link_page, request, token, resolved, "", exc.message)
-    detail = await run_in_threadpool(applications.application_detail, resolved.application.id)
-    return await run_in_threadpool(_link_page, request, token, detail, "Dokumentet er tilføjet.")
+        return _link_page(request, token, resolved, "", exc.message)
+    detail = applications.application_detail(resolved.application.id)
+    return _link_page(request, token, detail, "Dokumentet er tilføjet.")
 
 
 @router.post("/a/{token}/traek-tilbage")

@@ -306,3 +306,30 @@ def test_demo_applications_cover_every_state() -> None:
     }  # fmt: skip
     assert states["Viborg"] == "started" and states["Silkeborg"] == "assessment"
     assert create_demo_applications() == []  # a second `make run` adds none
+
+
+def test_cli_rounds_applications_show_and_decide() -> None:
+    from typer.testing import CliRunner
+
+    from forloeb.cli import app
+
+    runner = CliRunner(env={"COLUMNS": "200"})
+    application = applications.submit("overgreb", "Skive", answers(), DOCS)
+    rounds = runner.invoke(app, ["rounds"])
+    assert rounds.exit_code == 0 and "foraar" in rounds.output and "overgreb: løbende optag" in rounds.output
+    listed = runner.invoke(app, ["applications", "--status", "submitted"])
+    assert listed.exit_code == 0 and "Skive" in listed.output and "✓" in listed.output
+    assert runner.invoke(app, ["applications", "--status", "afventer"]).exit_code == 2
+    shown = runner.invoke(app, ["application", "show", str(application.id)])
+    assert shown.exit_code == 0 and "Minimumskriterier: opfyldt" in shown.output and "Referat" in shown.output
+    assert runner.invoke(app, ["application", "show", "999"]).exit_code == 3
+    no_reason = runner.invoke(app, ["decide", str(application.id), "reject"])
+    assert no_reason.exit_code == 2 and "begrundelse" in no_reason.output
+    start = (today() + timedelta(days=14)).isoformat()
+    decided = runner.invoke(
+        app, ["decide", str(application.id), "accept", "--start", start, "-c", "Konsulent K"]
+    )
+    assert decided.exit_code == 0, decided.output
+    assert "start " + start in decided.output
+    again = runner.invoke(app, ["decide", str(application.id), "reject", "--reason", "minimum"])
+    assert again.exit_code == 4

@@ -16,6 +16,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from dashboard.app import create_app
+from services import applications
+from tests.integration.test_applications import DOCS, answers
 from tests.support.web import PASSWORD, make_user, seed_course
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"kk:{PASSWORD}".encode()).decode()}
@@ -26,6 +28,7 @@ EXAMPLES_PER_OPERATION = 12
 def test_api_never_answers_5xx() -> None:
     make_user("kk", "Konsulent K")
     seed_course(751, "Konsulent K", overdue_tasks=1, kommune_task=True)
+    applications.submit("overgreb", "Kolding", answers(), DOCS)  # application 1, for /api/applications/1
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app())
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 9
