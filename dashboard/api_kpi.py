@@ -23,7 +23,7 @@ To = Annotated[date | None, Query(alias="to", description="Last day of the perio
 
 @router.get("/kpi", response_model=kpi.KpiReport, summary="The Nøgletal page's numbers")
 def kpi_report(programme: Programme = None, start: From = None, end: To = None) -> kpi.KpiReport:
-    return kpi.report(programme, kpi.period_from(start, end))
+    return kpi.cached_report(programme, kpi.period_from(start, end))
 
 
 @router.get("/kpi/courses", response_model=list[kpi.CourseRow], summary="One row per course in the period")

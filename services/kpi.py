@@ -1,7 +1,8 @@
 """Nøgletal (issue 15): how the programmes perform, per programme and period, for the dashboard's
 Nøgletal page, its exports (`services.kpi_export`) and the JSON API.
 
-    report(programme, period)   the page's numbers (one `KpiReport`)
+    report(programme, period)   the page's numbers (one `KpiReport`); `cached_report`: the same,
+                                kept for a minute (the page and the API)
     course_rows(programme, period)  one row per course in the period (the "Forløb" export)
     tables(report)              the page's tables as `Table`s (headers in Danish), for the page
                                 and every export
@@ -23,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -98,17 +100,35 @@ def danish_date(value: date | None) -> str:
 # --- portable SQL for Copenhagen dates -----------------------------------------------------------
 
 
-def _local_date(session: Session, column: Any) -> ColumnElement[Any]:
+def _summer_time(year: int) -> tuple[str, str]:
+    """EU summer time of a year in UTC, as SQLite stores timestamps: from the last Sunday of March
+    to the last Sunday of October, 01:00 UTC."""
+
+    def last_sunday(month: int) -> date:
+        day = date(year, month + 1, 1) - timedelta(days=1)
+        return day - timedelta(days=(day.weekday() + 1) % 7)
+
+    return f"{last_sunday(3).isoformat()} 01:00:00", f"{last_sunday(10).isoformat()} 01:00:00"
+
+
+def _local_date(session: Session, column: Any, years: range | None = None) -> ColumnElement[Any]:
     """A stored UTC timestamp's Copenhagen date, in SQL. PostgreSQL converts with the time zone
     database; SQLite (timestamps stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC) gets the EU rule:
-    summer time (+2) from the last Sunday of March to the last Sunday of October, 01:00 UTC."""
+    for `years` as constant bounds (string comparisons, cheap), before them computed per row."""
     if _pg(session):
         return cast(func.timezone("Europe/Copenhagen", column), Date)
     year = func.strftime("%Y", column)
     summer_from = func.date(year + "-04-01", "weekday 0", "-7 days") + " 01:00:00"
     summer_to = func.date(year + "-11-01", "weekday 0", "-7 days") + " 01:00:00"
-    offset = case((and_(column >= summer_from, column < summer_to), "+2 hours"), else_="+1 hours")
-    return func.date(column, offset)
+    computed = case((and_(column >= summer_from, column < summer_to), "+2 hours"), else_="+1 hours")
+    if years is None or len(years) == 0:
+        return func.date(column, computed)
+    whens: list[tuple[Any, str]] = []
+    for y in reversed(years):  # the newest first: most rows are recent
+        begins, ends = _summer_time(y)
+        whens.append((and_(column >= begins, column < ends), "+2 hours"))
+    whens.append((and_(column >= f"{years.start:04d}-01-01", column < f"{years.stop:04d}-01-01"), "+1 hours"))
+    return func.date(column, case(*whens, else_=computed))
 
 
 def _day_diff(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
@@ -326,6 +346,28 @@ def report(programme: str | None = None, period: Period | None = None) -> KpiRep
     )
 
 
+CACHE_SECONDS = 60.0
+_cache: dict[tuple[str, str | None, Period, date], tuple[float, KpiReport]] = {}
+
+
+def cached_report(programme: str | None = None, period: Period | None = None) -> KpiReport:
+    """`report`, kept for a minute: the page and the API answer a leader's repeated looks (and
+    every chart's redraw) from memory; the numbers are at most `CACHE_SECONDS` old."""
+    from core.settings import get_settings
+
+    programme = _check_programme(programme)
+    period = period or default_period()
+    key = (get_settings().resolved_database_url, programme, period, today())
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > monotonic():
+        return hit[1]
+    fresh = report(programme, period)
+    if len(_cache) > 64:
+        _cache.clear()
+    _cache[key] = (monotonic() + CACHE_SECONDS, fresh)
+    return fresh
+
+
 def _where_programme(statement: Any, programme: str | None) -> Any:
     return statement if programme is None else statement.where(Course.programme == programme)
 
@@ -337,8 +379,9 @@ def _count(session: Session, statement: Any, programme: str | None) -> int:
 def _stage_lead_times(
     session: Session, programme: str | None, low: datetime, high: datetime
 ) -> list[StageLeadTime]:
-    end_day = _local_date(session, StageRun.actual_end)
-    actual = _day_diff(session, end_day, _local_date(session, StageRun.actual_start))
+    years = range(low.year - 3, high.year + 1)
+    end_day = _local_date(session, StageRun.actual_end, years)
+    actual = _day_diff(session, end_day, _local_date(session, StageRun.actual_start, years))
     planned = _day_diff(session, StageRun.planned_end, StageRun.planned_start)
     late = case((end_day > _date(session, StageRun.planned_end), 1), else_=0)
     statement = (
@@ -415,7 +458,7 @@ def _finished_tasks(
     session: Session, programme: str | None, low: datetime, high: datetime
 ) -> dict[tuple[str, bool], int]:
     """(consultant, late) -> tasks completed in the period."""
-    done_day = _local_date(session, HumanTask.completed_at)
+    done_day = _local_date(session, HumanTask.completed_at, range(low.year, high.year + 1))
     late = case((done_day > _date(session, HumanTask.due_date), 1), else_=0)
     statement = (
         select(Course.consultant, late, func.count())

@@ -57,7 +57,7 @@ def cell(value: Any, column: kpi.Column) -> str:
 @router.get("/noegletal")
 def kpi_page(request: Request, user: User) -> Response:
     programme, period = selection(request)
-    report = kpi.report(programme, period)
+    report = kpi.cached_report(programme, period)
     with_programme = programme is None and len({s.programme for s in report.stages}) > 1
     return render(
         request,
