@@ -24,7 +24,8 @@ def test_a_demo_course_unfolds_over_the_months_since_its_start() -> None:
             )
         )
         for run in (r for r in runs if r.status == StageStatus.DONE):
-            assert run.actual_end is not None
+            assert run.actual_start is not None and run.actual_end is not None
+            begun, ended = as_utc(run.actual_start), as_utc(run.actual_end)
             for k in range(2):  # two tasks per stage, done just before the stage ended (as the flow does)
                 session.add(
                     HumanTask(
@@ -36,8 +37,8 @@ def test_a_demo_course_unfolds_over_the_months_since_its_start() -> None:
                         assignee_role="konsulent",
                         due_date=today() + timedelta(days=10),
                         status=TaskStatus.COMPLETED,
-                        completed_at=as_utc(run.actual_end) - timedelta(milliseconds=2 - k),
-                        created_at=as_utc(run.actual_end) - timedelta(milliseconds=3 - k),
+                        completed_at=begun + (ended - begun) * (k + 1) / 3,
+                        created_at=begun + (ended - begun) * k / 3,
                     )
                 )
     unfold([course_id])
