@@ -11,7 +11,9 @@ dashboard (uvicorn). It starts N courses, then drives them in bursts: every cour
 task gets it completed at the same moment, half through the dashboard's JSON API (HTTP Basic, a
 user made with `services.accounts.create_user`) and half in-process through
 `services.courses.complete_task` (what the CLI does). A completion that fails (server down,
-connection reset, "not waiting yet") is tried again, as a person would, until it is accepted.
+connection reset) is tried again, as a person would, until it is accepted. The course engine
+accepts an answer while the run moves on (it is stored, the run reads it), so a refusal with 409
+/ Conflict ("not waiting, try again") is counted separately: it should not happen any more.
 
 Kills, each in the middle of its own burst, each process group SIGKILLed (nothing is cleaned up):
 - the runner, while runs are executing (after half the burst's completions were accepted), at a
@@ -62,6 +64,9 @@ KILLS = ("runner", "server", "dashboard")
 BURST_TIMEOUT = 240.0
 """Seconds a burst may take (completions accepted and every course at its next task)."""
 VERIFY_TIMEOUT = 150.0
+SETTLE_SECONDS = 30.0
+"""After the verification, how long a course may look unhealthy before it counts as stuck (one
+`run_state_grace_seconds`): a run caught between two states goes on by itself within it."""
 
 
 @dataclass
@@ -76,6 +81,8 @@ class Completion:
     refusals: Counter[str] = field(default_factory=Counter)
     response_lost: bool = False
     """The accepting request got no answer (killed); the task was found completed afterwards."""
+    seconds: float = 0.0
+    """From the first attempt until accepted (or given up): what the person waited."""
 
 
 @dataclass
@@ -262,6 +269,7 @@ class Driver:
         """Try until the task is completed (by this call or by an earlier one whose answer was lost)."""
         done = Completion(course_id, task.id, task.kind, via, self.answer(course_id, task.kind))
         self.result.completions.append(done)
+        began = time.monotonic()
         while time.monotonic() < deadline:
             done.attempts += 1
             outcome = self._once(done)
@@ -275,6 +283,7 @@ class Driver:
                 break
             done.refusals[outcome] += 1
             time.sleep(0.5)
+        done.seconds = time.monotonic() - began
         with self._lock:
             if done.accepted_at is not None:
                 self.accepted_in_burst += 1
@@ -303,7 +312,7 @@ class Driver:
                     self.in_flight_api -= 1
             if response.status_code == 200:
                 return "ok"
-            if response.status_code >= 500:
+            if response.status_code >= 500 or response.status_code == 409:
                 self._first_error(f"api: {response.status_code}", response.text)
             return f"api: {response.status_code}"
         try:
@@ -311,6 +320,8 @@ class Driver:
         except OrchestratorUnavailable:
             return "service: Prefect unavailable"
         except ForloebError as exc:
+            if type(exc).__name__ == "Conflict":
+                self._first_error("service: Conflict", exc.message)
             return f"service: {type(exc).__name__}"
         except Exception as exc:  # the app database or anything else: a person would try again
             self._first_error(f"service: {type(exc).__name__}", str(exc))
@@ -435,7 +446,7 @@ def _unhealthy(course_ids: list[int]) -> dict[int, str]:
         state = states.get(runs.get(course_id) or "")
         if len(tasks) != 1:
             why[course_id] = f"{len(tasks)} open tasks, run {state.name if state else '?'}"
-        elif state is None or not state.waiting or state.pause_key != tasks[0].key:
+        elif state is None or not _suspended(state):
             why[course_id] = (
                 f"open task {tasks[0].key}, run {state.name if state else '?'} on {state and state.pause_key}"
             )
@@ -443,6 +454,27 @@ def _unhealthy(course_ids: list[int]) -> dict[int, str]:
         if finding.course_id in course_ids:
             why.setdefault(finding.course_id, f"doctor: {finding.kind}")
     return why
+
+
+def _settled_unhealthy(course_ids: list[int]) -> tuple[dict[int, str], dict[int, str]]:
+    """(stuck, passing): courses still unhealthy after up to SETTLE_SECONDS of looking, and those
+    that were unhealthy at the first look only. A run caught between two states (e.g. Resuming a
+    moment after a late resume request) goes on by itself; a stuck course stays."""
+    first = _unhealthy(course_ids)
+    why = first
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while why and time.monotonic() < deadline:
+        time.sleep(2)
+        why = _unhealthy(course_ids)
+    return why, {c: reason for c, reason in first.items() if c not in why}
+
+
+def _suspended(state: Any) -> bool:
+    """The run waits for a person with no process held. The course engine suspends on a fresh key
+    (`vent-...`) with no input schema, so the pause key says nothing about which task it waits on:
+    the open task in the app database is the wait (runs still waiting the old way, on the task's
+    own key, are Suspended too)."""
+    return bool(state.waiting) and state.name == "Suspended"
 
 
 def _recovery_window(course_ids: list[int], minutes: float) -> tuple[float | None, dict[int, str]]:
@@ -616,7 +648,9 @@ def drill(db: str, args: argparse.Namespace) -> DrillResult:
         moved = _wait_for_next(course_ids, {t.id for _, t in verify}, verify_deadline)
         refused = sum(1 for c in result.completions[before_verify:] if c.accepted_at is None)
         print(f"[{db}] verification: {moved}/{len(verify)} courses went on ({refused} refused)", flush=True)
-        stuck = _unhealthy(course_ids)
+        stuck, passing = _settled_unhealthy(course_ids)
+        if passing:
+            result.details["unhealthy only for a moment after the verification"] = passing
         stuck.update({c: "was not healthy after the window" for c in why if c})
         lost, not_applied = _answers(result)
         mail = _mail_counts(stack.smtp)
@@ -635,6 +669,10 @@ def drill(db: str, args: argparse.Namespace) -> DrillResult:
                 "completions accepted": sum(1 for c in result.completions if c.accepted_at),
                 "accepted after a lost response": sum(1 for c in result.completions if c.response_lost),
                 "completions never accepted": sum(1 for c in result.completions if c.accepted_at is None),
+                "slowest completion (s)": round(max((c.seconds for c in result.completions), default=0), 1),
+                "refused as not waiting": sum(
+                    c.refusals["api: 409"] + c.refusals["service: Conflict"] for c in result.completions
+                ),
                 "refusals": dict(sum((c.refusals for c in result.completions), Counter())),
                 "mail": mail,
                 "repairs": dict(_repairs()),
@@ -719,9 +757,12 @@ def _details_line(r: DrillResult) -> str:
     parts = [
         f"{d.get('completions accepted')} completions accepted "
         f"({d.get('accepted after a lost response')} only known after a lost response), "
-        f"{d.get('completions never accepted')} never accepted",
+        f"{d.get('completions never accepted')} never accepted, "
+        f"{d.get('refused as not waiting', 0)} refusals with 409 / Conflict (should be 0: an answer is "
+        "accepted while the run moves on)",
         "all courses healthy "
         + (f"{healthy:.0f} s into the recovery window" if healthy is not None else "— not within the window"),
+        f"slowest completion call {d.get('slowest completion (s)')} s",
         f"repairs by the lead runner: {d.get('repairs') or 'none'}",
         f"retries a person would have made: {d.get('refusals') or 'none'}",
         f"outbox: {d.get('mail')}",
@@ -729,6 +770,11 @@ def _details_line(r: DrillResult) -> str:
     ]
     if d.get("stuck"):
         parts.append(f"stuck: {d['stuck']}")
+    if d.get("unhealthy only for a moment after the verification"):
+        parts.append(
+            "unhealthy at the first look after the verification, then healthy (not counted as stuck): "
+            f"{d['unhealthy only for a moment after the verification']}"
+        )
     if d.get("first errors"):
         parts.append(f"first unexpected errors: {d['first errors']}")
     parts += r.notes
@@ -742,10 +788,12 @@ How it is counted (bench/fault_drill.py): *answers lost*: completions that were 
 the service returned, or the task was found completed after a request whose response was lost) but
 whose answer is not in the task row at the end. *Stored but not applied*: completed tasks whose
 answer the flow never acted on. *Stuck*: after the recovery window and one more completion per
-course, an active course without exactly one open task that its run is suspended on, or with a
-`services.recovery.diagnose()` finding. *Mails sent twice*: messages the SMTP sink received beyond
-the `sent` outbox rows with the same recipient and subject. *Måske sendt*: rows left `sending`
-(shown as "måske sendt" after FORLOEB_SEND_CLAIM_STALE_SECONDS). *Duplicate rows*: task, stage and
+course, an active course without exactly one open task, or whose run is not Suspended (the engine
+waits on fresh `vent-` keys: the open task is the wait), or with a `services.recovery.diagnose()`
+finding, still so 30 s after the verification (one seen only at the first look is listed apart).
+*Mails sent twice*: messages the SMTP sink received beyond the `sent` outbox rows with the same
+recipient and subject. *Måske sendt*: rows left `sending` (shown as "måske sendt" after
+FORLOEB_SEND_CLAIM_STALE_SECONDS). *Duplicate rows*: task, stage and
 meeting rows per course and key beyond one. *Kill → first working resume*: from the SIGKILL to the
 next task row of the first completion accepted after it (through the dashboard for a dashboard
 kill); "all moving": until every course of that burst had its next task (orphaned runs repaired)."""
