@@ -270,6 +270,22 @@ def wake_course_run(
     input). Executing or about to: it reads the database itself; if it is just about to suspend,
     we wait up to `settle_seconds` for that and resume it then. Ended: left to the repair loop.
     Returns what happened: 'resumed', 'running' or the run's state name."""
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    # Best effort, fast: what is waited for is stored already, and the lead runner's repair loop
+    # resumes a run that was not reached. With Prefect's default 5 retries on 503 (backing off
+    # 2+4+8+16+32 s), a busy SQLite Prefect server ("database is locked") held a person's completion
+    # for up to ~80 s, and a late retry could wake a later wait (bench/fault_drill.py).
+    with temporary_settings({PREFECT_CLIENT_MAX_RETRIES: WAKE_RETRIES}):
+        return _wake(flow_run_id, legacy, settle_seconds)
+
+
+WAKE_RETRIES = 1
+
+
+def _wake(
+    flow_run_id: str, legacy: tuple[str, dict[str, Any], type[Any]] | None, settle_seconds: float
+) -> str:
     import time
 
     deadline = time.monotonic() + settle_seconds

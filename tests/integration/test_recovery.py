@@ -268,3 +268,26 @@ def test_doctor_json_lists_what_it_found() -> None:
     data = json.loads(result.output[: result.output.rindex("}") + 1])
     assert data["courses_checked"] == 1
     assert [f["kind"] for f in data["findings"]] == ["lost_schema"]
+
+
+def test_waking_a_run_is_best_effort_with_one_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer is stored before the run is resumed, so the resume must not hang a person's call
+    on Prefect's five backed-off retries (up to ~80 s on a busy SQLite server); the repair loop
+    delivers what a failed resume did not."""
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES
+
+    from services import prefect_gateway
+
+    course = _started("Lemvig")
+    seen: list[int] = []
+    real_resume = prefect_gateway._resume
+
+    def spying(flow_run_id: str, run_input: dict[str, object] | None) -> object:
+        seen.append(PREFECT_CLIENT_MAX_RETRIES.value())
+        return real_resume(flow_run_id, run_input)
+
+    monkeypatch.setattr(prefect_gateway, "_resume", spying)
+    _answer_first_task(course)
+    assert seen == [prefect_gateway.WAKE_RETRIES] and PREFECT_CLIENT_MAX_RETRIES.value() == 5
+    run_until_wait(course.flow_run_id or "")
+    assert state_of(course.flow_run_id or "") == ("Suspended", "samarbejdsaftale")
