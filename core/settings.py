@@ -94,6 +94,24 @@ class Settings(BaseSettings):
     dev_mailbox_port: int = 8025
     """`make run` starts a local SMTP sink here when `smtp_url` points at it."""
 
+    # --- logins (issue 14) ---
+    session_idle_minutes: int = 60
+    """A dashboard session ends after this long without a request (and always 8 h after login)."""
+
+    login_max_failures: int = 5
+    """Failed logins for one username within `login_window_minutes` before it is locked out until
+    the oldest failure is that old (the dashboard's form and HTTP Basic on the API alike)."""
+
+    login_max_failures_per_address: int = 20
+    """The same for one client address (behind the proxy: X-Forwarded-For from FORWARDED_ALLOW_IPS)."""
+
+    login_window_minutes: int = 15
+
+    login_limit_storage: str = "memory://"
+    """Where the failures are counted (a `limits` storage URI). `memory://` counts in each dashboard
+    process on its own; several processes behind the proxy share a count with e.g.
+    `redis://127.0.0.1:6379` (needs the `redis` package)."""
+
     @property
     def resolved_upload_dir(self) -> Path:
         return self.upload_dir or self.data_dir / "uploads"

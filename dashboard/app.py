@@ -19,12 +19,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import ForloebError, validation_messages
 from core.links import secret_key
 from dashboard import api, api_applications, api_kpi
-from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired
+from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired, LoginThrottled
 from dashboard.pages import (
     accounts,
     applications,
@@ -41,6 +42,7 @@ from dashboard.pages import (
 )
 from dashboard.security import cookies_secure
 from dashboard.templating import render
+from dashboard.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -53,6 +55,45 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
 }
+HSTS = "max-age=31536000"
+"""Sent on HTTPS responses only: directly, or behind the proxy when uvicorn trusts its
+X-Forwarded-Proto (`--proxy-headers`, FORWARDED_ALLOW_IPS); the app never reads that header itself."""
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+class HeadAsGet:
+    """`HEAD` wherever `GET` is (RFC 9110 9.3.2): routed and answered as GET, headers only.
+    FastAPI routes list only the methods declared, and the OpenAPI document stays without HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def allowed_methods(app: ASGIApp, scope: Scope) -> str:
+    """The methods some route answers on this path, for the `Allow` header of a 405."""
+    if scope["path"].startswith("/static/"):
+        return "GET, HEAD"
+    routes = getattr(app, "routes", [])
+    allowed = [
+        method
+        for method in METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    if "GET" in allowed and "HEAD" not in allowed:
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
+    return ", ".join(allowed)
 
 
 class LazySessions:
@@ -146,14 +187,35 @@ def _install_handlers(app: FastAPI) -> None:
             return problem(422, "Forespørgslen er ikke gyldig. / The request is not valid.", lines)
         return _error_page(request, 422, "Ugyldig forespørgsel", "; ".join(lines))
 
+    @app.exception_handler(LoginThrottled)
+    async def throttled(request: Request, exc: LoginThrottled) -> Response:
+        message = exc.locked.message()
+        headers = {"Retry-After": str(exc.locked.retry_after)}
+        return problem(429, f"{message} / Too many failed logins, try again later.", headers=headers)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110 15.5.6: every 405 says what is allowed
+            headers["Allow"] = allowed_methods(request.app, request.scope)
         if _is_api(request):
             detail = "Siden findes ikke. / Not found." if exc.status_code == 404 else str(exc.detail)
-            return problem(exc.status_code, detail)
+            if exc.status_code == 405:
+                detail = "Metoden er ikke tilladt her. / Method not allowed."
+            return problem(exc.status_code, detail, headers=headers)
         if exc.status_code == 404:
             return _error_page(request, 404, "Siden findes ikke", "Der er ingen side på denne adresse.")
-        return _error_page(request, exc.status_code, "Fejl", str(exc.detail))
+        if exc.status_code == 405:
+            response = _error_page(
+                request,
+                405,
+                "Metoden er ikke tilladt",
+                "Siden kan ikke bruges sådan. Gå tilbage og prøv igen.",
+            )
+        else:
+            response = _error_page(request, exc.status_code, "Fejl", str(exc.detail))
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -207,11 +269,15 @@ def create_app() -> FastAPI:
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.url.scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if not request.url.path.startswith("/static"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     app.add_middleware(LazySessions)
+    app.add_middleware(HeadAsGet)  # outermost: sessions, headers and routing all see a GET
+    app.state.login_throttle = LoginThrottle()
     return app
 
 

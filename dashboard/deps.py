@@ -17,10 +17,19 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from core.links import secret_key
+from core.settings import get_settings
 from dashboard.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
+from dashboard.throttle import Locked, LoginThrottle
 from services.accounts import CurrentUser, authenticate, load_user
 
 SESSION_USER = "uid"
+SESSION_STAMP = "pw"
+"""The user's password stamp at login: a password change ends the session."""
+SESSION_SINCE = "since"
+SESSION_SEEN = "seen"
+SESSION_MAX_SECONDS = 8 * 3600
+"""Absolute: a session ends 8 h after login, however busy (the cookie is re-signed on every
+response, so its own max-age only bounds inactivity)."""
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -44,13 +53,49 @@ class CsrfFailed(Exception):
     pass
 
 
+class LoginThrottled(Exception):
+    """HTTP Basic on the API while the username or address is locked out: 429 with Retry-After."""
+
+    def __init__(self, locked: Locked) -> None:
+        super().__init__(locked.message())
+        self.locked = locked
+
+
+def epoch() -> float:
+    """Wall-clock seconds (tests move it)."""
+    return time.time()
+
+
+def start_session(request: Request, user: CurrentUser) -> None:
+    request.session.clear()  # a fresh session (and CSRF token) after login
+    request.session[SESSION_USER] = user.id
+    request.session[SESSION_STAMP] = user.password_stamp
+    request.session[SESSION_SINCE] = request.session[SESSION_SEEN] = int(epoch())
+
+
 def session_user(request: Request) -> CurrentUser | None:
-    user_id = request.session.get(SESSION_USER)
+    """The logged-in user, or None: also when the session is older than 8 h, idle longer than
+    `session_idle_minutes`, or the password changed since login (the session is then cleared)."""
+    session = request.session
+    user_id = session.get(SESSION_USER)
     if not isinstance(user_id, int):
         return None
-    user = load_user(user_id)
-    if user is None:
-        request.session.clear()
+    now = int(epoch())
+    since, seen = session.get(SESSION_SINCE), session.get(SESSION_SEEN)
+    idle = get_settings().session_idle_minutes * 60
+    user = None
+    if (
+        isinstance(since, int)
+        and isinstance(seen, int)
+        and now - since < SESSION_MAX_SECONDS
+        and now - seen < idle
+    ):
+        user = load_user(user_id)
+    if user is None or session.get(SESSION_STAMP) != user.password_stamp:
+        session.clear()
+        return None
+    if not isinstance(seen, int) or now - seen >= 30:  # a fresh cookie at most every 30 s
+        session[SESSION_SEEN] = now
     return user
 
 
@@ -86,32 +131,51 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 
 
 BASIC_CACHE_SECONDS = 60
-_basic_cache: dict[tuple[str, str], tuple[int, float]] = {}
+_basic_cache: dict[tuple[str, str], tuple[int, str, float]] = {}
 
 
 def _basic_user(username: str, password: str) -> CurrentUser | None:
     """Argon2 is slow on purpose; an API client sending Basic on every request is verified once a
     minute. The cache key is an HMAC of the password (never the password), and the user is re-read
-    on every hit so deactivation takes effect at once."""
+    on every hit so deactivation and a password change take effect at once."""
     key = (username, hmac.new(secret_key().encode(), password.encode(), hashlib.sha256).hexdigest())
     hit = _basic_cache.get(key)
-    if hit is not None and hit[1] > time.monotonic():
-        return load_user(hit[0])
+    if hit is not None and hit[2] > time.monotonic():
+        cached = load_user(hit[0])
+        if cached is not None and cached.password_stamp == hit[1]:  # a new password: verify again
+            return cached
     user = authenticate(username, password)
     if user is not None:
         if len(_basic_cache) > 256:
             _basic_cache.clear()
-        _basic_cache[key] = (user.id, time.monotonic() + BASIC_CACHE_SECONDS)
+        _basic_cache[key] = (user.id, user.password_stamp, time.monotonic() + BASIC_CACHE_SECONDS)
     return user
 
 
+def login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn puts the proxy's X-Forwarded-For here when it trusts it)."""
+    return request.client.host if request.client else "?"
+
+
 def api_user(request: Request) -> CurrentUser:
-    """Session cookie (writes then need the X-CSRF-Token header) or HTTP Basic."""
+    """Session cookie (writes then need the X-CSRF-Token header) or HTTP Basic (throttled as the
+    login form is: 429 with Retry-After while locked out)."""
     credentials = _basic_credentials(request)
     if credentials is not None:
+        throttle, address = login_throttle(request), client_address(request)
+        locked = throttle.locked(credentials[0], address)
+        if locked is not None:
+            raise LoginThrottled(locked)
         user = _basic_user(*credentials)
         if user is None:
+            throttle.failed(credentials[0], address)
             raise ApiUnauthorized("Forkert brugernavn eller adgangskode. / Wrong username or password.")
+        throttle.succeeded(credentials[0])
         return user
     user = session_user(request)
     if user is None:

@@ -3,9 +3,12 @@ change is audited with the acting user."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from pwdlib import PasswordHash
 from sqlalchemy.exc import IntegrityError
@@ -14,12 +17,22 @@ from sqlmodel import select
 from core.db import session_scope
 from core.errors import Conflict, InvalidInput, NotFound
 from core.labels import label
+from core.links import secret_key
 from core.settings import get_settings
 from models.tables import ConsultantPreference, User, UserRole
 from services.audit import audit
 
 DEMO_ADMIN = "admin"
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The bundled list of very common passwords (services/common_passwords.txt)."""
+    text = (Path(__file__).with_name("common_passwords.txt")).read_text(encoding="utf-8")
+    return frozenset(
+        line.strip().casefold() for line in text.splitlines() if line and not line.startswith("#")
+    )
 
 
 @lru_cache(maxsize=1)
@@ -44,6 +57,9 @@ class CurrentUser:
     username: str
     display_name: str
     role: UserRole
+    password_stamp: str = ""
+    """A short keyed hash of the current password hash: a session carries it and ends when it no
+    longer matches (a password change ends every other session; no extra column needed)."""
 
     @property
     def is_admin(self) -> bool:
@@ -52,7 +68,17 @@ class CurrentUser:
 
 def _current(user: User) -> CurrentUser:
     assert user.id is not None
-    return CurrentUser(id=user.id, username=user.username, display_name=user.display_name, role=user.role)
+    return CurrentUser(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        password_stamp=password_stamp(user.password_hash),
+    )
+
+
+def password_stamp(password_hash: str) -> str:
+    return hmac.new(secret_key().encode(), password_hash.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def ensure_demo_admin() -> tuple[str, str]:
@@ -129,9 +155,16 @@ def consultant_names() -> list[str]:
         )
 
 
-def _check_password(password: str) -> None:
+def check_password_policy(password: str, username: str) -> None:
+    """The minimum policy: at least 12 characters, not the username, not a very common password."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"Adgangskoden skal være mindst {MIN_PASSWORD} tegn.")
+    folded = password.strip().casefold()
+    name = username.strip().casefold()
+    if name and (folded == name or (len(name) >= 4 and name in folded and len(folded) - len(name) < 6)):
+        raise InvalidInput("Adgangskoden må ikke være (eller næsten være) brugernavnet.")
+    if folded in common_passwords():
+        raise InvalidInput("Adgangskoden er en af de mest brugte adgangskoder. Vælg en anden.")
 
 
 def create_user(username: str, display_name: str, role: UserRole, password: str, *, actor: str) -> User:
@@ -141,7 +174,7 @@ def create_user(username: str, display_name: str, role: UserRole, password: str,
         raise InvalidInput("Brugernavnet må kun indeholde bogstaver, tal, punktum, bindestreg og understreg.")
     if not display_name:
         raise InvalidInput("Angiv et visningsnavn (det navn, der står som konsulent på forløbene).")
-    _check_password(password)
+    check_password_policy(password, username)
     user = User(
         username=username, display_name=display_name, role=role, password_hash=hash_password(password)
     )
@@ -181,11 +214,12 @@ def set_active(user_id: int, active: bool, *, actor: str) -> User:
 
 
 def set_password(user_id: int, password: str, *, actor: str) -> None:
-    _check_password(password)
+    """A new password; every session of the user ends (their stamp no longer matches)."""
     with session_scope() as session:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound(f"Bruger {user_id} findes ikke.")
+        check_password_policy(password, user.username)
         user.password_hash = hash_password(password)
         session.add(user)
         audit(session, actor=actor, action="adgangskode ændret", course_id=None, detail=user.username)

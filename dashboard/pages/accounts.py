@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from core.errors import ForloebError, InvalidInput
-from dashboard.deps import CheckedForm, form_str
+from dashboard.deps import CheckedForm, form_str, start_session
 from dashboard.pages.common import Admin, Id, Refused, User, form_page, redirect
 from dashboard.templating import render
 from models.tables import UserRole
@@ -15,6 +15,7 @@ from services.accounts import (
     change_own_password,
     create_user,
     list_users,
+    load_user,
     set_active,
     set_password,
 )
@@ -44,6 +45,10 @@ def change_password(request: Request, user: User, form: CheckedForm) -> Response
     except ForloebError as exc:
         refused = Refused.because(exc, {}, status_code=422)
         return form_page(request, "account.html", {"changed": False}, refused)
+    # Every other session of this user has ended (the password stamp changed); this one goes on.
+    fresh = load_user(user.id)
+    if fresh is not None:
+        start_session(request, fresh)
     return redirect("/konto?skiftet=1")
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from dashboard.deps import SESSION_USER, CheckedForm, form_str, session_user
+from dashboard.deps import (
+    CheckedForm,
+    client_address,
+    form_str,
+    login_throttle,
+    session_user,
+    start_session,
+)
 from dashboard.pages.common import Refused, form_page, redirect
 from dashboard.templating import render
 from services.accounts import authenticate, record_login
@@ -40,14 +47,23 @@ def login_page(request: Request, next: str = "/oversigt") -> Response:
 @router.post("/login")
 def login(request: Request, form: CheckedForm) -> Response:
     username = form_str(form, "username")
-    user = authenticate(username, str(form.get("password") or ""))  # argon2: slow on purpose
     next_url = _safe_next(form_str(form, "next") or "/oversigt")
+    context = {"next": next_url, "username": username}
+    throttle, address = login_throttle(request), client_address(request)
+    locked = throttle.locked(username, address)
+    if locked is not None:  # refused without checking the password, the right one too
+        record_login(username, success=False)
+        response = form_page(request, "login.html", context, Refused({}, [locked.message()], status_code=429))
+        response.headers["Retry-After"] = str(locked.retry_after)
+        return response
+    user = authenticate(username, str(form.get("password") or ""))  # argon2: slow on purpose
     record_login(user.username if user else username, success=user is not None)
     if user is None:
+        throttle.failed(username, address)
         refused = Refused({}, ["Forkert brugernavn eller adgangskode."], status_code=401)
-        return form_page(request, "login.html", {"next": next_url, "username": username}, refused)
-    request.session.clear()  # a fresh session (and CSRF token) after login
-    request.session[SESSION_USER] = user.id
+        return form_page(request, "login.html", context, refused)
+    throttle.succeeded(username)
+    start_session(request, user)
     return redirect(next_url)
 
 

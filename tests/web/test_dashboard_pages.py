@@ -247,7 +247,7 @@ def test_admin_manages_consultants_and_the_change_is_audited() -> None:
             "csrf_token": token,
         },
     )
-    assert short.status_code == 422 and "mindst 10 tegn" in short.text
+    assert short.status_code == 422 and "mindst 12 tegn" in short.text
     with session_scope() as session:
         event_row = session.exec(select(AuditEvent).where(AuditEvent.action == "bruger oprettet")).all()
     assert any(e.actor == "chef" and e.detail.startswith("ny") for e in event_row)
@@ -316,7 +316,7 @@ def test_consultant_changes_own_password_and_admin_resets_one() -> None:
     for wrong, message in (
         ({"current": "forkert-forkert", "new": new, "repeat": new}, "nuværende adgangskode er forkert"),
         ({"current": PASSWORD, "new": new, "repeat": new + "x"}, "ikke ens"),
-        ({"current": PASSWORD, "new": "kort", "repeat": "kort"}, "mindst 10 tegn"),
+        ({"current": PASSWORD, "new": "kort", "repeat": "kort"}, "mindst 12 tegn"),
     ):
         refused = c.post("/konto", data={"csrf_token": token, **wrong})
         assert refused.status_code == 422 and message in refused.text
@@ -332,7 +332,10 @@ def test_consultant_changes_own_password_and_admin_resets_one() -> None:
     url = f"/konsulenter/{kk_id}/adgangskode"
     response = admin.post(url, data={"csrf_token": csrf_from(users), "password": reset})
     assert response.status_code == 303 and _can_log_in("kk", reset)
-    assert c.post(url, data={"csrf_token": token, "password": reset}).status_code == 403  # not an admin
+    assert c.get("/konto").status_code == 303  # the reset ended kk's session (issue 14)
+    other = logged_in("mm", "Konsulent M")
+    token = csrf_from(other.get("/konto").text)
+    assert other.post(url, data={"csrf_token": token, "password": reset}).status_code == 403  # not an admin
     with session_scope() as session:
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "adgangskode ændret"))
         actors = [e.actor for e in events]
