@@ -229,6 +229,31 @@ class IntakeDef(Definition):
     """The form asks for the municipality's organisation of the children-and-youth area."""
 
 
+class EvaluationQuestion(Definition):
+    """One question of the evaluation form: a scale from 1 to 5, or free text."""
+
+    key: str
+    text: str
+    """The question in Danish."""
+    kind: Literal["scale", "text"]
+    """scale: answered 1-5 (shown as a chart in the results); text: free text (CPR refused)."""
+    low: str = "I meget lav grad"
+    """The scale's label at 1."""
+    high: str = "I meget høj grad"
+    """The scale's label at 5."""
+    required: bool = False
+    """Scales are always required; free text may be."""
+
+
+class EvaluationDef(Definition):
+    """The evaluation form sent when a stage's message has `link: evaluation` (issue 15): each
+    recipient gets a personal link, answers once, without login, anonymously towards the consultant."""
+
+    intro: str = ""
+    """A Danish sentence or two at the top of the form."""
+    questions: tuple[EvaluationQuestion, ...] = Field(min_length=1)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem in a definition file: where (a path in the file, and its line when known)."""
@@ -262,6 +287,8 @@ class ProgrammeDef(Definition):
     tracks: tuple[TrackDef, ...] = Field(min_length=1)
     intake: IntakeDef | None = None
     """How municipalities apply (optional: a programme without it takes no applications)."""
+    evaluation: EvaluationDef | None = None
+    """The evaluation form (optional: required when a stage message has `link: evaluation`)."""
 
     @model_validator(mode="after")
     def _check(self) -> ProgrammeDef:
@@ -533,10 +560,20 @@ def check_definition(p: ProgrammeDef) -> list[Problem]:
                 for receiver in message.to:
                     if receiver not in roles:
                         problems.append(Problem(f"{where}.messages", f"ukendt rolle {receiver!r}"))
+                if message.link == "evaluation" and p.evaluation is None:
+                    problems.append(
+                        Problem(
+                            f"{where}.messages", "link: evaluation kræver et evaluation-afsnit med spørgsmål"
+                        )
+                    )
             for xi, step in enumerate(stage.steps):
                 problems += _check_step(step, f"{where}.steps[{xi}]", roles, kinds, forms)
     if p.intake is not None:
         problems += _check_intake(p.intake)
+    if p.evaluation is not None:
+        problems += _dupes(
+            ((q.key, f"evaluation.questions[{i}]") for i, q in enumerate(p.evaluation.questions)), "spørgsmål"
+        )
     cycle = _has_cycle(graph)
     if cycle:
         problems.append(Problem("tracks", "faserne venter i ring på hinanden: " + " -> ".join(cycle)))

@@ -218,6 +218,8 @@ forms:
   - {key: samarbejdsaftale, model: samarbejdsaftale, fields: {contacts: kontaktpersoner}}
   - {key: moedeplan, model: moedeplan, fields: {meeting_time: tidspunkt, location: sted}}
   - {key: moede-afholdt, model: moede-afholdt, fields: {held_date: afholdt_dato}}
+evaluation:
+  questions: [{key: udbytte, text: "Udbytte?", kind: scale}]
 tracks:
   - key: hoved
     name: Hoved
