@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from services.evaluation import QuestionResult
 from services.kpi import ConsultantRow, MonthRow, StageLeadTime
 
 COLOURS = ("#1f5f8b", "#e07b39", "#7a9e3b", "#8c5d9f")
@@ -100,4 +101,23 @@ def consultants_chart(rows: Sequence[ConsultantRow]) -> str:
     chart.x_labels = [r.consultant for r in reversed(shown)]
     chart.add("Aktive forløb", [r.active_courses for r in reversed(shown)])
     chart.add("Overskredne opgaver", [r.overdue_tasks for r in reversed(shown)])
+    return _data_uri(chart)
+
+
+SCALE_COLOURS = ("#b03a2e", "#e07b39", "#9a9a9a", "#7a9e3b", "#1f5f8b")
+
+
+def evaluation_chart(questions: Sequence[QuestionResult]) -> str:
+    """The scale questions: how many answered 1, 2, 3, 4 and 5, one stacked bar per question."""
+    import pygal
+    from pygal.style import Style
+
+    scales = [q for q in questions if q.kind == "scale"]
+    style = Style(**{**_style().to_dict(), "colors": SCALE_COLOURS})
+    chart = pygal.HorizontalStackedBar(
+        **{**_config(120 + 44 * max(len(scales), 1), x_title="Antal svar", truncate_label=60), "style": style}
+    )
+    chart.x_labels = [q.text for q in reversed(scales)]
+    for score in range(1, 6):
+        chart.add(str(score), [q.counts[score - 1] for q in reversed(scales)])
     return _data_uri(chart)

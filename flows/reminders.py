@@ -11,7 +11,12 @@ from datetime import date
 from prefect import flow, get_run_logger
 
 from core.names import OVERDUE_FLOW, REMINDER_FLOW
-from tasks.notifications import deliver_notification, enqueue_meeting_reminder, enqueue_overdue_task_reminders
+from tasks.notifications import (
+    deliver_notification,
+    enqueue_evaluation_reminders,
+    enqueue_meeting_reminder,
+    enqueue_overdue_task_reminders,
+)
 
 
 def _deliver_all(ids: list[int]) -> int:
@@ -37,7 +42,9 @@ def reminder_flow(meeting_id: int, kind: str, version: int, template: str = "moe
 
 @flow(name=OVERDUE_FLOW, persist_result=True)
 def overdue_flow(day: date | None = None) -> int:
-    """Daily: reminders for overdue tasks (first after the due date, then weekly, at most 3)."""
+    """Daily: reminders for overdue tasks (first after the due date, then weekly, at most 3), and
+    to those who have not answered an open evaluation (5 and 10 working days after, at most 2)."""
     from core.clock import today
 
-    return _deliver_all(enqueue_overdue_task_reminders(day or today()))
+    day = day or today()
+    return _deliver_all(enqueue_overdue_task_reminders(day) + enqueue_evaluation_reminders(day))

@@ -454,3 +454,31 @@ class IntroTalk(SQLModel, table=True):
     held_on: date
     registered_by: str
     note: str = ""
+
+
+class EvaluationInvite(SQLModel, table=True):
+    """One person's link to a course's evaluation form (issue 15): who was asked (for the reminders)
+    and whether they answered, never what. The answer is stored apart, without a name."""
+
+    __table_args__ = (UniqueConstraint("course_id", "email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    token: str = Field(unique=True, max_length=64)
+    email: str
+    name: str
+    sent_on: date
+    answered: bool = False
+
+
+class EvaluationAnswer(SQLModel, table=True):
+    """One anonymous answer to a course's evaluation form: no name, no address, no link to the
+    invite; the day only (not the time), so it cannot be matched to a sent link by its moment."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    programme: str = Field(index=True)
+    programme_version: int
+    submitted_on: date = Field(index=True)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """Question key -> 1-5 (scale) or text (free text, CPR refused)."""

@@ -8,6 +8,7 @@ posted to each extra Apprise URL (FORLOEB_NOTIFY_URLS, as recipients `kanal-1`, 
 
 from __future__ import annotations
 
+import secrets
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -15,16 +16,17 @@ from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
-from core.clock import COPENHAGEN, as_utc, now
+from core.clock import COPENHAGEN, as_utc, now, today
 from core.db import session_scope
 from core.errors import InvalidInput, NotFound
 from core.links import link_expires, municipality_task_url
-from core.workdays import add_working_days, is_working_day, previous_working_day
+from core.workdays import add_working_days, is_working_day, previous_working_day, working_days_between
 from models.programmes import ProgrammeDef, Reminder, StageMessage, find_programme, get_programme
 from models.tables import (
     ConsultantPreference,
     Contact,
     Course,
+    EvaluationInvite,
     HumanTask,
     Meeting,
     MeetingStatus,
@@ -407,8 +409,10 @@ def _stage_message(
     from core.settings import get_settings
 
     link = ""
+    if message.link == "evaluation" and not get_settings().evaluation_url:
+        return _evaluation_request(session, course, base, stage_key, stage, message)
     if message.link == "evaluation":
-        link = get_settings().evaluation_url or _public(f"/evaluering/{course.uid}")
+        link = get_settings().evaluation_url
     elif message.link == "course":
         link = _public(f"/forloeb/{course.id}")
     return _enqueue_all(
@@ -420,6 +424,95 @@ def _stage_message(
         context={**base, "link": link, "fase": {"navn": stage.name, "beskrivelse": stage.description}},
         recipients=role_recipients(session, course, message.to),
     )
+
+
+def evaluation_link(token: str) -> str:
+    return _public(f"/evaluering/{token}")
+
+
+def _evaluation_invite(session: Session, course: Course, person: Recipient) -> EvaluationInvite:
+    """The person's own link to the course's evaluation (made once: a replay finds it)."""
+    invite = session.exec(
+        select(EvaluationInvite).where(
+            EvaluationInvite.course_id == course.id, EvaluationInvite.email == person.address
+        )
+    ).first()
+    if invite is None:
+        invite = EvaluationInvite(
+            course_id=course.id or 0,
+            token=secrets.token_urlsafe(24),
+            email=person.address,
+            name=person.name,
+            sent_on=today(),
+        )
+        session.add(invite)
+        session.flush()
+    return invite
+
+
+def _evaluation_request(
+    session: Session, course: Course, base: dict[str, Any], stage_key: str, stage: Any, message: StageMessage
+) -> list[int]:
+    """The evaluation form's mail: each recipient gets a personal link (one answer per link)."""
+    ids: list[int] = []
+    context = {**base, "fase": {"navn": stage.name, "beskrivelse": stage.description}}
+    for person in role_recipients(session, course, message.to):
+        link = ""
+        if person.channel == "mail":
+            link = evaluation_link(_evaluation_invite(session, course, person).token)
+        ids += _enqueue_all(
+            session,
+            course,
+            purpose=message.template,
+            key=f"{course.uid}:{message.template}:{stage_key}",
+            template=message.template,
+            context={**context, "link": link},
+            recipients=[person],
+        )
+    return ids
+
+
+EVALUATION_REMINDER_DAYS = (5, 10)
+"""Working days after the evaluation mail when those who have not answered are reminded (at most two)."""
+
+
+def enqueue_evaluation_reminders(day: date) -> list[int]:
+    """On working days: a reminder to each person who has not answered an evaluation that is still
+    open (the course has an open task with form `evaluering`), 5 and 10 working days after the mail."""
+    ids: list[int] = []
+    if not is_working_day(day):
+        return ids
+    with session_scope() as session:
+        open_courses = set(
+            session.exec(
+                select(HumanTask.course_id).where(
+                    HumanTask.kind == "evaluering", HumanTask.status == TaskStatus.OPEN
+                )
+            )
+        )
+        if not open_courses:
+            return ids
+        invites = session.exec(
+            select(EvaluationInvite)
+            .where(col(EvaluationInvite.course_id).in_(open_courses), EvaluationInvite.answered == False)  # noqa: E712
+            .order_by(col(EvaluationInvite.id))
+        )
+        for invite in list(invites):
+            waited = working_days_between(invite.sent_on, day)
+            number = sum(1 for threshold in EVALUATION_REMINDER_DAYS if waited >= threshold)
+            if not number:
+                continue
+            course, base = _course(session, invite.course_id)
+            ids += _enqueue_all(
+                session,
+                course,
+                purpose="evaluering_paamindelse",
+                key=f"{course.uid}:evaluering_paamindelse:{invite.id}:{number}",
+                template="evaluering_paamindelse",
+                context={**base, "link": evaluation_link(invite.token), "nummer": number},
+                recipients=[Recipient("mail", invite.email, invite.name)],
+            )
+    return ids
 
 
 def enqueue_stage_messages(course_id: int, stage_key: str, when: str = "on_start") -> list[int]:

@@ -31,6 +31,7 @@ TEMPLATES = (
     "opgave_rykker",
     "opgave_eskalering",
     "evaluering",
+    "evaluering_paamindelse",
     "faseskift",
     "fase_start",
     "ansoegning_kvittering",

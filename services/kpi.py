@@ -252,6 +252,24 @@ class ApplicationCounts(BaseModel):
     """Received or under assessment."""
 
 
+class EvaluationScore(BaseModel):
+    programme_name: str
+    question: str
+    answers: int
+    mean: float | None
+
+
+def evaluation_scores(programme: str | None, period: Period) -> list[EvaluationScore]:
+    from services.evaluation import results
+
+    return [
+        EvaluationScore(programme_name=r.name, question=q.text, answers=q.answered, mean=q.mean)
+        for r in results(programme=programme, start=period.start, end=period.end)
+        for q in r.questions
+        if q.kind == "scale"
+    ]
+
+
 class KpiReport(BaseModel):
     programme: str | None
     """None: every programme."""
@@ -264,8 +282,8 @@ class KpiReport(BaseModel):
     consultants: list[ConsultantRow]
     months: list[MonthRow]
     applications: ApplicationCounts
-    evaluation_available: bool = False
-    """Evaluation scores come with the evaluation form (not built yet)."""
+    evaluation: list[EvaluationScore] = []
+    """The evaluation form's scale questions answered in the period: answers and mean (1-5)."""
 
 
 def programme_options() -> list[ProgrammeOption]:
@@ -343,6 +361,7 @@ def report(programme: str | None = None, period: Period | None = None) -> KpiRep
         consultants=consultants,
         months=months,
         applications=applications,
+        evaluation=evaluation_scores(programme, period),
     )
 
 
@@ -719,7 +738,7 @@ class Table:
     note: str = ""
 
 
-TABLE_KEYS = ("overblik", "faser", "konsulenter", "maaneder", "ansoegninger")
+TABLE_KEYS = ("overblik", "faser", "konsulenter", "maaneder", "ansoegninger", "evaluering")
 """The page's tables, in page order; `course_table` ('forloeb') is export only."""
 
 
@@ -820,6 +839,19 @@ def tables(r: KpiReport) -> list[Table]:
             ],
             "Optaget: også de ansøgninger, hvis forløb siden er startet. Status er ansøgningens "
             "status i dag.",
+        ),
+        Table(
+            "evaluering",
+            "Evalueringer (skala 1-5)",
+            (
+                *((Column("Program"),) if every else ()),
+                Column("Spørgsmål"),
+                Column("Svar", "int"),
+                Column("Gennemsnit", "days"),
+            ),
+            [(*((e.programme_name,) if every else ()), e.question, e.answers, e.mean) for e in r.evaluation],
+            "Evalueringssvar modtaget i perioden (anonyme); fordelingen og de skrevne svar står på "
+            "siden Evalueringer.",
         ),
     ]
 

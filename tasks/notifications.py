@@ -76,6 +76,11 @@ def enqueue_overdue_task_reminders(day: date) -> list[int]:
 
 
 @_task
+def enqueue_evaluation_reminders(day: date) -> list[int]:
+    return compose.enqueue_evaluation_reminders(day)
+
+
+@_task
 def deliver_notification(notification_id: int) -> bool:
     """Raises `DeliveryFailed` after the last attempt: the task, and so the run, is Failed."""
     return outbox.deliver(notification_id)

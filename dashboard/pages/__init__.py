@@ -13,6 +13,7 @@ them all. Reads come from `services.read_model`; writes go through the services 
     accounts            /konto, /konsulenter (admins)
     operations          /drift: Driftsstatus, courses to repair (admins)
     kpi                 /noegletal: Nøgletal per programme and period, CSV/XLSX exports
+    evaluation          /evaluering/<token> (no login), /opgaver/<id>/luk-evaluering, /evalueringer
 
 Shared: `common` (who is asking, redirects, `form_page`: the one way to show a form with its
 errors) and `task_form` (a task's generated form, for the task page and the link page).

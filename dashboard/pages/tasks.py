@@ -10,7 +10,7 @@ from dashboard.pages.common import Id, User, redirect
 from dashboard.pages.task_form import TaskFormPage, complete_from_form, show_task_form
 from dashboard.templating import render
 from models.tables import Course, Municipality
-from services import read_model
+from services import evaluation, read_model
 from services.task_links import issue_task_link
 
 router = APIRouter(include_in_schema=False)
@@ -48,11 +48,24 @@ def _by_link(task_id: int, course: Course) -> bool:
     return answered_by_link(course, get_task(task_id).assignee_role)
 
 
+def _evaluation(task_id: int, course: Course) -> evaluation.EvaluationStatus | None:
+    """An open evaluation task with links sent: the count and 'Luk evalueringen' instead of the form."""
+    assert course.id is not None
+    counted = evaluation.status(course.id)
+    return counted if counted.open_task_id == task_id and counted.sent else None
+
+
 def _task_page(task_id: int, course: Course, kommune: Municipality, link: str | None = None) -> TaskFormPage:
     return TaskFormPage(
         "task.html",
         f"/opgaver/{task_id}",
-        {"course": course, "kommune": kommune, "link": link, "by_link": _by_link(task_id, course)},
+        {
+            "course": course,
+            "kommune": kommune,
+            "link": link,
+            "by_link": _by_link(task_id, course),
+            "evaluation": _evaluation(task_id, course),
+        },
     )
 
 

@@ -21,7 +21,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.links import read_task_token
 from flows.reminders import overdue_flow, reminder_flow
 from models.programmes import Reminder
-from models.tables import AuditEvent, HumanTask, Meeting, Notification, ReminderRun
+from models.tables import AuditEvent, EvaluationInvite, HumanTask, Meeting, Notification, ReminderRun
 from notifications import compose, outbox
 from services import courses, meetings, prefect_gateway
 from tests.support.factories import CONSULTANT, LEADER, make_course
@@ -276,7 +276,9 @@ def test_evaluation_request_is_sent_when_the_evaluation_stage_starts(smtp: SmtpS
     assert compose.enqueue_stage_messages(course_id, "evaluering") == ids
     [mail] = smtp.mailbox.to(LEADER)
     assert mail.subject == "Evaluering af rådgivningsforløbet i Aarhus"
-    assert "/evaluering/c0ffee" in mail.parts("text/html")[0]
+    with session_scope() as session:  # the person's own link (one answer per link)
+        [invite] = session.exec(select(EvaluationInvite).where(EvaluationInvite.course_id == course_id))
+    assert invite.email == LEADER and f"/evaluering/{invite.token}" in mail.parts("text/html")[0]
     assert compose.enqueue_stage_messages(course_id, "arbejdsgruppe") == []
 
 

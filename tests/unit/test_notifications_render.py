@@ -53,6 +53,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "opgave_rykker": {"opgave": TASK, "nummer": 2, "link": "http://127.0.0.1:8000/k/TOKEN"},
     "opgave_eskalering": {"opgave": TASK, "nummer": 3, "link": "http://127.0.0.1:8000/opgaver/7"},
     "evaluering": {"link": "http://127.0.0.1:8000/evaluering/c0ffee"},
+    "evaluering_paamindelse": {"link": "http://127.0.0.1:8000/evaluering/c0ffee", "nummer": 2},
     "ansoegning_kvittering": {
         "program": "Vold og seksuelle overgreb mod børn og unge",
         "ansoegning": {

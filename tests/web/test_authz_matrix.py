@@ -58,6 +58,9 @@ RULES: dict[str, str] = {
     "GET /a/{token}/dokumenter/{document_id}": APPLICATION_LINK,
     "GET /k/{token}": TASK_LINK,
     "POST /k/{token}": TASK_LINK,
+    # The evaluation form: the personal link is its own token (a wrong one: 404 for everyone).
+    "GET /evaluering/{token}": PUBLIC,
+    "POST /evaluering/{token}": PUBLIC,
     # The JSON API: any login; operations and resuming for admins.
     "GET /api/courses": LOGIN,
     "GET /api/courses/{course_id}": LOGIN,
@@ -100,6 +103,8 @@ RULES: dict[str, str] = {
     "GET /opgaver/{task_id}": LOGIN,
     "POST /opgaver/{task_id}": LOGIN,
     "POST /opgaver/{task_id}/kommunelink": LOGIN,
+    "POST /opgaver/{task_id}/luk-evaluering": LOGIN,
+    "GET /evalueringer": LOGIN,
     "POST /moeder/{meeting_id}/flyt": LOGIN,
     "POST /moeder/{meeting_id}/aflys": LOGIN,
     "GET /notifikationer": LOGIN,

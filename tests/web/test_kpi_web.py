@@ -53,7 +53,7 @@ def test_the_page_shows_the_numbers_charts_and_exports(role: UserRole) -> None:
     assert "<script" not in html
     for key in kpi.TABLE_KEYS:
         assert f'href="/noegletal/{key}.csv?{PERIOD.replace("&", "&amp;")}"' in html
-    assert "Pladsholder: evalueringsscorer" in html
+    assert 'data-table="evaluering"' in html and "Pladsholder" not in html
     assert "Periode 1.1.2026–15.6.2026" in html
 
 
@@ -104,6 +104,7 @@ def test_csv_and_xlsx_read_back_with_danish_headers_and_dates() -> None:
         "Konsulenter belastning og frist",
         "Forløb pr. måned",
         "Ansøgninger modtaget i perioden",
+        "Evalueringer (skala 1-5)",
         "Forløb i perioden",
     ]
     sheet = book["Forløb i perioden"]
