@@ -37,7 +37,6 @@ from models.application_form import ApplicationForm
 from models.forms import CPR_MESSAGE
 from models.programmes import IntakeDef, ProgrammeDef, latest_version, programme_keys
 from models.tables import (
-    ACTIVE_STATUSES,
     OPEN_APPLICATION_STATUSES,
     Application,
     ApplicationDocument,
@@ -52,6 +51,7 @@ from models.tables import (
     Notification,
 )
 from services import intake, uploads
+from services.courses import active_course
 from services.municipalities import find_municipality
 
 log = logging.getLogger(__name__)
@@ -269,13 +269,7 @@ def _refuse_open_or_active(session: Session, kommune: Municipality, programme: s
             "og program; "
             "brug linket fra kvitteringen for at følge eller trække den tilbage."
         )
-    course = session.exec(
-        select(Course).where(
-            Course.municipality_code == kommune.code,
-            Course.programme == programme,
-            col(Course.status).in_(ACTIVE_STATUSES),
-        )
-    ).first()
+    course = active_course(session, kommune.code, programme)
     if course is not None:
         raise Conflict(
             f"{kommune.name} har allerede et igangværende forløb i '{name}' "

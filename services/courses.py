@@ -93,14 +93,19 @@ def start_course(
         return course
 
 
-def _refuse_second_active(session: Session, kommune: Municipality, programme: str) -> None:
-    existing = session.exec(
+def active_course(session: Session, municipality_code: int, programme: str) -> Course | None:
+    """The municipality's active (or starting) course in the programme, if any."""
+    return session.exec(
         select(Course).where(
-            Course.municipality_code == kommune.code,
+            Course.municipality_code == municipality_code,
             Course.programme == programme,
             col(Course.status).in_(ACTIVE_STATUSES),
         )
     ).first()
+
+
+def _refuse_second_active(session: Session, kommune: Municipality, programme: str) -> None:
+    existing = active_course(session, kommune.code, programme)
     if existing is not None:
         raise Conflict(
             f"{kommune.name} har allerede et aktivt forløb i programmet '{programme}' "

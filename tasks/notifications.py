@@ -22,8 +22,9 @@ _course_task = task(persist_result=False, cache_policy=NO_CACHE, **OUTAGE_RETRIE
 """The course flow's sends: the engine calls them once, and their done-mark is written last."""
 
 
-def _deliver_quietly(ids: list[int]) -> int:
-    """Course flow sends: a failed row is recorded and shown, but never stops the course."""
+def deliver_quietly(ids: list[int]) -> int:
+    """Course and application flow sends: a failed row is recorded and shown (Notifikationer), but
+    never stops the course or the application. Returns how many failed."""
     failed = 0
     for notification_id in ids:
         try:
@@ -44,7 +45,7 @@ def announce_meeting(course_id: int, meeting_key: str) -> int:
     if meeting_id is not None:
         ids = compose.enqueue_meeting_message(meeting_id, "moede_invitation")
         schedule_meeting_reminders(meeting_id)
-        sent = len(ids) - _deliver_quietly(ids)
+        sent = len(ids) - deliver_quietly(ids)
     mark_done(course_id, f"invite:{meeting_key}")
     return sent
 
@@ -54,7 +55,7 @@ def announce_task(course_id: int, task_key: str) -> int:
     """A new task for a role that answers by link: its people get a link to answer it without an
     account."""
     ids = compose.enqueue_task_opened(course_id, task_key)
-    sent = len(ids) - _deliver_quietly(ids)
+    sent = len(ids) - deliver_quietly(ids)
     mark_done(course_id, f"announce:{task_key}")
     return sent
 
@@ -62,7 +63,7 @@ def announce_task(course_id: int, task_key: str) -> int:
 @_course_task
 def stage_messages(course_id: int, stage_key: str, when: str = "on_start") -> int:
     ids = compose.enqueue_stage_messages(course_id, stage_key, when)
-    return len(ids) - _deliver_quietly(ids)
+    return len(ids) - deliver_quietly(ids)
 
 
 @_task
