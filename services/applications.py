@@ -52,6 +52,7 @@ from models.tables import (
 )
 from services import intake, uploads
 from services.courses import active_course
+from services.flow_steps import add_contacts
 from services.municipalities import find_municipality
 
 log = logging.getLogger(__name__)
@@ -1109,7 +1110,6 @@ def send_decision_letter(application_id: int, decision_no: int) -> list[int]:
 def start_course_for(application_id: int) -> int:
     """Start the application's course (idempotent: a course made from it before is found by its
     `application_id`), carrying its contacts and focus; the application is then 'started'."""
-    from models.tables import Contact
     from services import courses
 
     with session_scope() as session:
@@ -1135,20 +1135,7 @@ def start_course_for(application_id: int) -> int:
         course_id = course.id
     assert course_id is not None
     with session_scope() as session:
-        for person in contacts:
-            exists = session.exec(
-                select(Contact.id).where(Contact.course_id == course_id, Contact.email == person["email"])
-            ).first()
-            if exists is None:
-                session.add(
-                    Contact(
-                        course_id=course_id,
-                        name=person["navn"],
-                        role=person["rolle"],
-                        email=person["email"],
-                        organisation="kommune",
-                    )
-                )
+        add_contacts(session, course_id, contacts, "kommune")
         application = _get(session, application_id, lock=True)
         application.course_id = course_id
         application.status = ApplicationStatus.STARTED

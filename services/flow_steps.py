@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -301,22 +302,28 @@ def apply_answer(course_id: int, key: str, meeting_key: str | None = None) -> No
             organisation = programme.organisation_of(step.assignee)
             if organisation.kind == "agency":
                 organisation = next(o for o in programme.organisations if o.kind == "municipality")
-            for person in answer.get(contacts_field) or []:
-                exists = session.exec(
-                    select(Contact.id).where(Contact.course_id == course_id, Contact.email == person["email"])
-                ).first()
-                if exists is None:
-                    session.add(
-                        Contact(
-                            course_id=course_id,
-                            name=person["navn"],
-                            role=person["rolle"],
-                            email=person["email"],
-                            organisation=organisation.key,
-                        )
-                    )
+            add_contacts(session, course_id, answer.get(contacts_field) or [], organisation.key)
         task.applied = True
         session.add(task)
+
+
+def add_contacts(session: Session, course_id: int, people: list[dict[str, Any]], organisation: str) -> None:
+    """The course's contact people (name, role, e-mail) of `organisation`; an e-mail the course
+    already has is kept as it is."""
+    for person in people:
+        exists = session.exec(
+            select(Contact.id).where(Contact.course_id == course_id, Contact.email == person["email"])
+        ).first()
+        if exists is None:
+            session.add(
+                Contact(
+                    course_id=course_id,
+                    name=person["navn"],
+                    role=person["rolle"],
+                    email=person["email"],
+                    organisation=organisation,
+                )
+            )
 
 
 def meeting_title(programme: ProgrammeDef | None, kind: str, meeting_key: str) -> str:

@@ -78,8 +78,32 @@ def _unavailable(exc: Exception) -> OrchestratorUnavailable:
 
 def create_course_run(course_id: int, course_uid: str, run_name: str, tags: list[str]) -> str:
     """Create the course's flow run from its deployment; returns the flow run id."""
+    return _create_run(
+        get_settings().deployment,
+        {"course_id": course_id},
+        run_name,
+        tags,
+        idempotency_key=f"forloeb-course-{course_uid}",
+    )
+
+
+def create_application_run(application_id: int, application_uid: str, run_name: str, tags: list[str]) -> str:
+    """Create an application's flow run from its deployment (issue 13); returns the flow run id."""
+    from core.names import APPLICATION
+
+    return _create_run(
+        APPLICATION,
+        {"application_id": application_id},
+        run_name,
+        tags,
+        idempotency_key=f"forloeb-application-{application_uid}",
+    )
+
+
+def _create_run(
+    deployment_name: str, parameters: dict[str, Any], run_name: str, tags: list[str], *, idempotency_key: str
+) -> str:
     ensure_reachable()
-    deployment_name = get_settings().deployment
     try:
         with get_client(sync_client=True) as client:
             try:
@@ -91,36 +115,10 @@ def create_course_run(course_id: int, course_uid: str, run_name: str, tags: list
                 ) from None
             flow_run = client.create_flow_run_from_deployment(
                 deployment.id,
-                parameters={"course_id": course_id},
+                parameters=parameters,
                 name=run_name,
                 tags=tags,
-                idempotency_key=f"forloeb-course-{course_uid}",
-            )
-            return str(flow_run.id)
-    except httpx.HTTPError as exc:
-        raise _unavailable(exc) from None
-
-
-def create_application_run(application_id: int, application_uid: str, run_name: str, tags: list[str]) -> str:
-    """Create an application's flow run from its deployment (issue 13); returns the flow run id."""
-    from core.names import APPLICATION
-
-    ensure_reachable()
-    try:
-        with get_client(sync_client=True) as client:
-            try:
-                deployment = client.read_deployment_by_name(APPLICATION)
-            except ObjectNotFound:
-                raise OrchestratorUnavailable(
-                    f"Deploymentet '{APPLICATION}' findes ikke på Prefect-serveren. "
-                    "Start runneren med 'make run'."
-                ) from None
-            flow_run = client.create_flow_run_from_deployment(
-                deployment.id,
-                parameters={"application_id": application_id},
-                name=run_name,
-                tags=tags,
-                idempotency_key=f"forloeb-application-{application_uid}",
+                idempotency_key=idempotency_key,
             )
             return str(flow_run.id)
     except httpx.HTTPError as exc:
