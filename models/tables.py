@@ -482,3 +482,53 @@ class EvaluationAnswer(SQLModel, table=True):
     submitted_on: date = Field(index=True)
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     """Question key -> 1-5 (scale) or text (free text, CPR refused)."""
+
+
+# --- The network (issue 15) -------------------------------------------------------------------
+
+
+class NetworkMeetingStatus(StrEnum):
+    PLANNED = "planned"
+    CANCELLED = "cancelled"
+
+
+class NetworkMember(SQLModel, table=True):
+    """A municipality's contact person signed up for the cross-municipal network: name and work
+    e-mail only (what the invitations need). `token` is the person's own link to leave."""
+
+    __table_args__ = (
+        # One active membership per municipality and address, in the database too.
+        Index(
+            "uq_networkmember_active",
+            "municipality_code",
+            "email",
+            unique=True,
+            sqlite_where=text("left_at IS NULL"),
+            postgresql_where=text("left_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    municipality_code: int = Field(foreign_key="municipality.code", index=True)
+    name: str
+    email: str
+    signed_up_at: datetime = _ts(nullable=False, default=now)
+    left_at: datetime | None = _ts(nullable=True)
+    token: str = Field(unique=True, max_length=64)
+
+
+class NetworkMeeting(SQLModel, table=True):
+    """A meeting of the network, planned by a consultant; every active member is invited. `uid` is
+    the calendar event's UID, `sequence` its SEQUENCE (up by one on each move or cancellation)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=lambda: uuid4().hex, unique=True)
+    title: str
+    starts_at: datetime = _ts(nullable=False, index=True)
+    location: str = ""
+    link: str | None = None
+    agenda: str = ""
+    status: NetworkMeetingStatus = _enum(NetworkMeetingStatus, NetworkMeetingStatus.PLANNED)
+    sequence: int = 0
+    created_by: str
+    created_at: datetime = _ts(nullable=False, default=now)
