@@ -53,6 +53,11 @@ LABELS = {
     "accept": "Optaget",
     "defer": "Udskudt til senere opstart",
     "reject": "Afslag",
+    # the network (issue 15)
+    "netvaerk_tilmeldt": "Netværk: bekræftet tilmelding",
+    "netvaerk_invitation": "Netværk: mødeinvitation",
+    "netvaerk_flyttet": "Netværk: møde flyttet",
+    "netvaerk_aflyst": "Netværk: møde aflyst",
 }
 
 
@@ -61,6 +66,7 @@ BY_KIND = {
     ("StageStatus", "active"): "I gang",
     ("TaskStatus", "completed"): "Udført",
     ("MeetingStatus", "cancelled"): "Aflyst",
+    ("NetworkMeetingStatus", "cancelled"): "Aflyst",
 }
 
 

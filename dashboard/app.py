@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import ForloebError, validation_messages
 from core.links import secret_key
-from dashboard import api, api_applications, api_kpi
+from dashboard import api, api_applications, api_kpi, api_network
 from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired, LoginThrottled
 from dashboard.pages import (
     accounts,
@@ -36,6 +36,7 @@ from dashboard.pages import (
     meetings,
     municipalities,
     municipality_links,
+    network,
     notifications,
     operations,
     overview,
@@ -243,6 +244,7 @@ def create_app() -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_applications.router)
     app.include_router(api_kpi.router)
+    app.include_router(api_network.router)
     for area in (
         applications,
         auth,
@@ -250,6 +252,7 @@ def create_app() -> FastAPI:
         courses,
         kpi,
         evaluation,
+        network,
         tasks,
         municipality_links,
         meetings,

@@ -90,3 +90,25 @@ class _Limits:
     storage: str
     account: RateLimitItem
     address: RateLimitItem
+
+
+class SubmitThrottle:
+    """Public forms that need no login and answer whether something exists (the network sign-up
+    says "I er allerede tilmeldt"): at most `limit` submissions per client address in `minutes`,
+    counted in the same storage as the login throttle. One per app."""
+
+    def __init__(self, kind: str, limit: int, minutes: int) -> None:
+        self.kind = kind
+        self.item = RateLimitItemPerMinute(limit, minutes)
+
+    @cached_property
+    def _limiter(self) -> strategies.MovingWindowRateLimiter:
+        return strategies.MovingWindowRateLimiter(
+            storage.storage_from_string(get_settings().login_limit_storage)
+        )
+
+    def hit(self, address: str) -> Locked | None:
+        """Count one submission; `Locked` (until when) when the address has used up its limit."""
+        if self._limiter.hit(self.item, self.kind, address):
+            return None
+        return Locked(self._limiter.get_window_stats(self.item, self.kind, address).reset_time)

@@ -31,6 +31,8 @@ from models.tables import (
     Meeting,
     MeetingStatus,
     Municipality,
+    NetworkMeeting,
+    NetworkMember,
     TaskStatus,
 )
 from notifications.ics import meeting_ics, meeting_uid
@@ -670,4 +672,111 @@ def enqueue_application_message(
                     ),
                 )
             )
+        return ids
+
+
+# --- the network (issue 15) -------------------------------------------------------------------
+
+NetworkTemplate = Literal["netvaerk_invitation", "netvaerk_flyttet", "netvaerk_aflyst"]
+
+
+def network_link(token: str) -> str:
+    """A member's own page (leave the network)."""
+    return _public(f"/netvaerk/{token}")
+
+
+def network_meeting_uid(meeting_uid: str) -> str:
+    return f"netvaerk-{meeting_uid}@forloeb"
+
+
+def _municipality_name(session: Session, code: int) -> str:
+    municipality = session.get(Municipality, code)
+    return municipality.name if municipality else str(code)
+
+
+def _network_message(
+    session: Session, member: NetworkMember, purpose: str, key: str, rendered: Rendered
+) -> int:
+    return enqueue(
+        session,
+        Message(
+            course_id=None,
+            purpose=purpose,
+            channel="mail",
+            recipient=member.email,
+            key=f"netvaerk:{key}:mail:{member.email}",
+            rendered=rendered,
+        ),
+    )
+
+
+def enqueue_network_welcome(member_id: int) -> list[int]:
+    """The sign-up's confirmation, with the member's own link to leave."""
+    with session_scope() as session:
+        member = session.get(NetworkMember, member_id)
+        if member is None:
+            raise NotFound(f"Tilmelding {member_id} findes ikke.")
+        context = {
+            "kommune": _municipality_name(session, member.municipality_code),
+            "modtager": member.name,
+            "link": network_link(member.token),
+        }
+        rendered = render("netvaerk_tilmeldt", context)
+        return [_network_message(session, member, "netvaerk_tilmeldt", f"tilmeldt:{member.token}", rendered)]
+
+
+def enqueue_network_meeting_message(
+    meeting_id: int,
+    template: NetworkTemplate,
+    previous: datetime | None = None,
+    *,
+    member_id: int | None = None,
+) -> list[int]:
+    """Invitation, update or cancellation (with .ics: one UID per meeting, SEQUENCE its `sequence`)
+    to every active member, or to one (`member_id`: a member who joins after it was planned). Each
+    member's calendar file names only that member: members never see each other's addresses."""
+    with session_scope() as session:
+        meeting = session.get(NetworkMeeting, meeting_id)
+        if meeting is None:
+            raise NotFound(f"Netværksmødet {meeting_id} findes ikke.")
+        query = select(NetworkMember).where(col(NetworkMember.left_at).is_(None))
+        if member_id is not None:
+            query = query.where(NetworkMember.id == member_id)
+        members = list(session.exec(query.order_by(col(NetworkMember.id))))
+        start = as_utc(meeting.starts_at)
+        organizer = consultant_email(session, meeting.created_by)
+        description = "Møde i Socialstyrelsens tværkommunale faglige netværk."
+        if meeting.agenda:
+            description += f"\n\nDagsorden:\n{meeting.agenda}"
+        moede = {
+            "titel": meeting.title,
+            "tidspunkt": start,
+            "sted": meeting.location or "Aftales nærmere",
+            "link": meeting.link,
+            "dagsorden": meeting.agenda,
+        }
+        ids = []
+        for member in members:
+            ics = meeting_ics(
+                uid=network_meeting_uid(meeting.uid),
+                title=meeting.title,
+                start=start,
+                location=meeting.location,
+                url=meeting.link,
+                description=description,
+                sequence=meeting.sequence,
+                method="CANCEL" if template == "netvaerk_aflyst" else "REQUEST",
+                organizer=organizer,
+                attendees=[member.email],
+                stamp=now(),
+            )
+            context = {
+                "kommune": _municipality_name(session, member.municipality_code),
+                "modtager": member.name,
+                "moede": moede,
+                "tidligere": previous,
+                "link": network_link(member.token),
+            }
+            key = f"{meeting.uid}:{template}:s{meeting.sequence}"
+            ids.append(_network_message(session, member, template, key, render(template, context, ics=ics)))
         return ids

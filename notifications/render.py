@@ -39,6 +39,10 @@ TEMPLATES = (
     "ansoegning_optaget",
     "ansoegning_udskudt",
     "ansoegning_afslag",
+    "netvaerk_tilmeldt",
+    "netvaerk_invitation",
+    "netvaerk_flyttet",
+    "netvaerk_aflyst",
 )
 
 

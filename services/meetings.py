@@ -43,7 +43,9 @@ def parse_local(text: str) -> datetime:
         raise InvalidInput(f"'{text}' er ikke et tidspunkt. Skriv det som '2026-03-03 10:00'.") from None
 
 
-def _check_time(at: datetime) -> datetime:
+def check_meeting_time(at: datetime) -> datetime:
+    """A meeting time typed in Danish time: on a working day and ahead, as aware UTC; else a clear
+    Danish error."""
     if at.tzinfo is not None:
         raise InvalidInput("Angiv tidspunktet i dansk tid uden tidszone, fx '2026-03-03 10:00'.")
     day = at.date()
@@ -68,22 +70,35 @@ def _planned(meeting: Meeting | None, meeting_id: int) -> Meeting:
     return meeting
 
 
-def _send(change: MeetingChange, ids: list[int]) -> None:
+def deliver_now(ids: list[int]) -> tuple[int, list[int]]:
+    """Send enqueued messages while a person waits: (how many sent, the ids that failed). A failed
+    row stays in the outbox, shown on Notifikationer to be sent again. Once one has failed every
+    attempt, the rest get one attempt each: the mail server is likely down, and a list of many
+    recipients should not keep the person waiting on every backoff."""
     from notifications import outbox
 
+    sent = 0
+    failed: list[int] = []
     for notification_id in ids:
         try:
-            outbox.deliver(notification_id)
-            change.sent += 1
+            outbox.deliver(notification_id, attempts=1 if failed else None)
+            sent += 1
         except outbox.DeliveryFailed:
-            change.failed.append(notification_id)
+            failed.append(notification_id)
+    return sent, failed
+
+
+def _send(change: MeetingChange, ids: list[int]) -> None:
+    sent, failed = deliver_now(ids)
+    change.sent += sent
+    change.failed += failed
 
 
 def plan_meeting(course_id: int, kind: str, at: datetime, place: str, *, actor: str) -> MeetingChange:
     from notifications import compose
     from services import prefect_gateway
 
-    planned = _check_time(at)
+    planned = check_meeting_time(at)
     prefect_gateway.ensure_reachable()
     with session_scope() as session:
         course = session.get(Course, course_id)
@@ -123,7 +138,7 @@ def move_meeting(meeting_id: int, at: datetime, *, actor: str) -> MeetingChange:
     from notifications import compose
     from services import prefect_gateway
 
-    planned = _check_time(at)
+    planned = check_meeting_time(at)
     with session_scope() as session:
         _planned(session.get(Meeting, meeting_id), meeting_id)
     prefect_gateway.ensure_reachable()

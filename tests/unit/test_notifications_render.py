@@ -26,6 +26,13 @@ MEETING = {
     "tidspunkt": datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
     "sted": "Rådhuset, mødelokale 2",
 }
+NETWORK_MEETING = {
+    "titel": "Netværksmøde om inddragelse",
+    "tidspunkt": datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
+    "sted": "Socialstyrelsen, Odense",
+    "link": "https://teams.example/m/1",
+    "dagsorden": "",
+}
 TASK = {"titel": "Registrér arbejdsgruppens medlemmer", "frist": date(2026, 2, 6)}
 CONTEXTS: dict[str, dict[str, Any]] = {
     "moede_invitation": {"moede": MEETING},
@@ -86,6 +93,17 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "opgaver": [TASK],
         "link": "http://127.0.0.1:8000/forloeb/1",
     },
+    "netvaerk_tilmeldt": {"link": "http://127.0.0.1:8000/netvaerk/TOKEN"},
+    "netvaerk_invitation": {
+        "moede": {**NETWORK_MEETING, "dagsorden": "1. Velkomst\n2. Erfaringer fra genbesøgene"},
+        "link": "http://127.0.0.1:8000/netvaerk/TOKEN",
+    },
+    "netvaerk_flyttet": {
+        "moede": {**NETWORK_MEETING, "tidspunkt": datetime(2026, 3, 4, 12, 30, tzinfo=UTC)},
+        "tidligere": NETWORK_MEETING["tidspunkt"],
+        "link": "http://127.0.0.1:8000/netvaerk/TOKEN",
+    },
+    "netvaerk_aflyst": {"moede": NETWORK_MEETING, "link": "http://127.0.0.1:8000/netvaerk/TOKEN"},
 }
 # Everything a template may use. Nothing about children: no names, CPR numbers or case content.
 ALLOWED = {

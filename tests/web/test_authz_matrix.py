@@ -61,6 +61,18 @@ RULES: dict[str, str] = {
     # The evaluation form: the personal link is its own token (a wrong one: 404 for everyone).
     "GET /evaluering/{token}": PUBLIC,
     "POST /evaluering/{token}": PUBLIC,
+    # The network (issue 15): signing up is open to all; the member's own link is its own token (a
+    # wrong one: 404 for everyone); members, meetings and their API for any login.
+    "GET /netvaerk": PUBLIC,
+    "POST /netvaerk": PUBLIC,
+    "GET /netvaerk/{token}": PUBLIC,
+    "POST /netvaerk/{token}/afmeld": PUBLIC,
+    "GET /netvaerk/oversigt": LOGIN,
+    "POST /netvaerk/moeder": LOGIN,
+    "POST /netvaerk/moeder/{meeting_id}/flyt": LOGIN,
+    "POST /netvaerk/moeder/{meeting_id}/aflys": LOGIN,
+    "GET /api/network/members": LOGIN,
+    "GET /api/network/meetings": LOGIN,
     # The JSON API: any login; operations and resuming for admins.
     "GET /api/courses": LOGIN,
     "GET /api/courses/{course_id}": LOGIN,

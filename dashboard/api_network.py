@@ -1,0 +1,30 @@
+"""JSON API for the network (issue 15), read-only, under /api like the rest: the active members and
+the network's meetings, the same `services.network` functions as the Netværk page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from dashboard.deps import api_user
+from services import network
+
+router = APIRouter(prefix="/api/network", tags=["netværk"], dependencies=[Depends(api_user)])
+
+
+class MeetingLists(BaseModel):
+    upcoming: list[network.MeetingRow]
+    """Earliest first (cancelled ones included, with their status)."""
+    past: list[network.MeetingRow]
+    """Latest first."""
+
+
+@router.get("/members", response_model=list[network.MemberRow], summary="The network's active members")
+def network_members() -> list[network.MemberRow]:
+    return network.list_members()
+
+
+@router.get("/meetings", response_model=MeetingLists, summary="The network's meetings, upcoming and past")
+def network_meetings() -> MeetingLists:
+    upcoming, past = network.list_meetings()
+    return MeetingLists(upcoming=upcoming, past=past)
