@@ -27,6 +27,8 @@ from models.tables import (
     StageRun,
     StageStatus,
     TaskStatus,
+    stage_figures,
+    task_figures,
 )
 from services.flow_steps import plan_stages
 
@@ -154,6 +156,17 @@ def fill_history(
                 "completed_at": last_end if status == CourseStatus.COMPLETED else None,
             }
         )
+    # Core inserts skip the ORM's write hooks: the stored figures are set here, by the same rule.
+    for stage in stages:
+        stage["days_taken"], stage["planned_days"], stage["finished_late"] = stage_figures(
+            stage["status"],
+            stage["planned_start"],
+            stage["planned_end"],
+            stage["actual_start"],
+            stage["actual_end"],
+        )
+    for task in tasks:
+        task["completed_late"] = task_figures(task["completed_at"], task["due_date"])
     with get_engine().begin() as conn:
         for table, rows in ((Course, courses), (StageRun, stages), (HumanTask, tasks)):
             for at in range(0, len(rows), 20_000):

@@ -35,7 +35,7 @@ from core.errors import DatabaseTooNew
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0009_api_tokens"
+HEAD = "0010_stage_figures"
 """The newest revision in `models/migrations/versions` (a test checks they agree)."""
 BASELINE = "0001_baseline"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

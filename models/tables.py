@@ -8,11 +8,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, event, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from core.clock import now
+from core.clock import COPENHAGEN, as_utc, now
 
 
 def _ts(**kwargs: Any) -> Any:
@@ -125,6 +125,14 @@ class StageRun(SQLModel, table=True):
     planned_end: date
     actual_start: datetime | None = _ts(nullable=True)
     actual_end: datetime | None = _ts(nullable=True)
+    # Kept by `stage_figures` whenever the row is written, so the numbers page groups stored
+    # integers instead of turning two timestamps into Copenhagen dates for every stage row.
+    days_taken: int | None = None
+    """Copenhagen days from the actual start to the actual end (a done stage with both)."""
+    planned_days: int | None = None
+    """Days from the planned start to the planned end."""
+    finished_late: bool | None = None
+    """A done stage ended (Copenhagen date) after its planned end."""
 
 
 class HumanTask(SQLModel, table=True):
@@ -147,9 +155,48 @@ class HumanTask(SQLModel, table=True):
     answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     completed_by: str | None = None
     completed_at: datetime | None = _ts(nullable=True)
+    completed_late: bool | None = None
+    """Completed (Copenhagen date) after the due date; kept by `task_figures`."""
     applied: bool = False
     """True once the course flow has acted on the answer (meetings, stage rows)."""
     created_at: datetime = _ts(nullable=False, default=now)
+
+
+def _local_day(value: datetime) -> date:
+    return as_utc(value).astimezone(COPENHAGEN).date()
+
+
+def stage_figures(
+    status: StageStatus | str,
+    planned_start: date,
+    planned_end: date,
+    actual_start: datetime | None,
+    actual_end: datetime | None,
+) -> tuple[int | None, int, bool | None]:
+    """(days taken, planned days, finished late) of a stage row, in Copenhagen dates."""
+    done = status == StageStatus.DONE and actual_end is not None
+    end = _local_day(actual_end) if done and actual_end is not None else None
+    taken = (end - _local_day(actual_start)).days if end is not None and actual_start is not None else None
+    return taken, (planned_end - planned_start).days, (end > planned_end) if end is not None else None
+
+
+def task_figures(completed_at: datetime | None, due_date: date) -> bool | None:
+    """Whether a task was completed (Copenhagen date) after its due date; None while open."""
+    return None if completed_at is None else _local_day(completed_at) > due_date
+
+
+@event.listens_for(StageRun, "before_insert")
+@event.listens_for(StageRun, "before_update")
+def _keep_stage_figures(_mapper: Any, _connection: Any, run: StageRun) -> None:
+    run.days_taken, run.planned_days, run.finished_late = stage_figures(
+        run.status, run.planned_start, run.planned_end, run.actual_start, run.actual_end
+    )
+
+
+@event.listens_for(HumanTask, "before_insert")
+@event.listens_for(HumanTask, "before_update")
+def _keep_task_figures(_mapper: Any, _connection: Any, task: HumanTask) -> None:
+    task.completed_late = task_figures(task.completed_at, task.due_date)
 
 
 class Meeting(SQLModel, table=True):

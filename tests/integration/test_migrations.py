@@ -253,12 +253,28 @@ ADDED: dict[str, dict[str, Any]] = {
 }
 
 
+# 0010_stage_figures: figures computed from each row's own dates (the done stage began and ended on
+# 2.3, planned 5.1-5.2: 0 days, 31 planned, late; the task done 2.3, due 19.1: late).
+ADDED_PER_ROW: dict[str, dict[int, dict[str, Any]]] = {
+    "stagerun": {
+        1: {"days_taken": 0, "planned_days": 31, "finished_late": True},
+        2: {"days_taken": None, "planned_days": 31, "finished_late": None},
+        3: {"days_taken": None, "planned_days": 31, "finished_late": None},
+    },
+    "humantask": {1: {"completed_late": True}, 2: {"completed_late": None}},
+}
+
+
 def _translated(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     out = {}
     for table, table_rows in rows.items():
         codes = TRANSLATED.get(table, {})
         out[table] = [
-            {**{k: codes[k][v] if k in codes else v for k, v in row.items()}, **ADDED.get(table, {})}
+            {
+                **{k: codes[k][v] if k in codes else v for k, v in row.items()},
+                **ADDED.get(table, {}),
+                **ADDED_PER_ROW.get(table, {}).get(row.get("id", 0), {}),
+            }
             for row in table_rows
         ]
     return out

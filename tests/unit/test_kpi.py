@@ -276,3 +276,28 @@ def test_the_period_and_programme_are_checked() -> None:
     with pytest.raises(InvalidInput, match="findes ikke"):
         kpi.report("ukendt")
     assert kpi.default_period(date(2026, 6, 15)) == kpi.Period(date(2025, 7, 1), date(2026, 6, 15))
+
+
+def test_stored_figures_follow_every_write_of_a_row() -> None:
+    """The figures the queries group by are kept on insert and on every update (a stage finished
+    later, a task completed), in Copenhagen dates on both sides of summer time."""
+    from sqlmodel import select
+
+    cid = course(AARHUS, "Anna", date(2026, 3, 1), CourseStatus.ACTIVE)
+    stage(cid, "s", (date(2026, 3, 2), date(2026, 3, 27)), (utc(2026, 3, 2, 8), None))
+    task(cid, "t", date(2026, 10, 24))
+    with session_scope() as session:
+        run = session.exec(select(StageRun).where(StageRun.course_id == cid)).one()
+        assert (run.days_taken, run.planned_days, run.finished_late) == (None, 25, None)
+        run.status, run.actual_end = StageStatus.DONE, utc(2026, 3, 27, 23, 30)  # 28.3 00:30 (winter)
+        todo = session.exec(select(HumanTask).where(HumanTask.course_id == cid)).one()
+        assert todo.completed_late is None
+        todo.status, todo.completed_at = TaskStatus.COMPLETED, utc(2026, 10, 24, 22, 30)  # 25.10 00:30
+    with session_scope() as session:
+        run = session.exec(select(StageRun).where(StageRun.course_id == cid)).one()
+        assert (run.days_taken, run.planned_days, run.finished_late) == (26, 25, True)
+        assert session.exec(select(HumanTask).where(HumanTask.course_id == cid)).one().completed_late is True
+        run.actual_end = utc(2026, 3, 27, 22, 30)  # 27.3 23:30: on the planned end date
+    with session_scope() as session:
+        run = session.exec(select(StageRun).where(StageRun.course_id == cid)).one()
+        assert (run.days_taken, run.finished_late) == (25, False)
