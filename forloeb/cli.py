@@ -15,6 +15,7 @@ from forloeb import (
     course_commands,
     db_commands,
     meeting_commands,
+    network_commands,
     notification_commands,
     operations_commands,
     programme_commands,
@@ -40,6 +41,7 @@ app.command("rounds")(application_commands.rounds)
 app.command("applications")(application_commands.list_applications)
 app.command("decide")(application_commands.decide)
 app.add_typer(application_commands.application_app, name="application")
+app.add_typer(network_commands.network_app, name="network")
 
 
 def main() -> None:

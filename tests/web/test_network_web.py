@@ -5,6 +5,7 @@ the outbox. Web tier, no Prefect; mail goes to a real SMTP server."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta
 from urllib.parse import urlparse
@@ -13,10 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 from sqlmodel import col, func, select
+from typer.testing import CliRunner
 
 from core.clock import now, today
 from core.db import session_scope
 from core.workdays import add_working_days
+from forloeb.cli import app
 from models.tables import AuditEvent, NetworkMeeting, NetworkMember, Notification, NotificationStatus
 from notifications import compose, outbox
 from services import network
@@ -337,6 +340,11 @@ def test_members_and_meetings_pages_and_api(smtp: SmtpServer) -> None:
     assert meetings_api["upcoming"][0]["sent"] == 3 and meetings_api["upcoming"][0]["status"] == "planned"
     assert client().get("/api/network/members").status_code == 401
     assert client().get("/netvaerk/oversigt").status_code == 303
+
+    cli = CliRunner().invoke(app, ["network", "members"], terminal_width=200)
+    assert cli.exit_code == 0 and "3 tilmeldte" in cli.output and "Fiktiv Rådgiver" in cli.output
+    cli = CliRunner().invoke(app, ["network", "meetings", "--json"])
+    assert cli.exit_code == 0 and [m["title"] for m in json.loads(cli.output)["past"]] == ["Opstartsmøde"]
 
     # The public page lists the planned meetings, without anyone's name.
     public = client().get("/netvaerk").text
