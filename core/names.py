@@ -14,6 +14,8 @@ OVERDUE_FLOW = "opgave-rykkere"
 OVERDUE_DEPLOYMENT = "opgave-rykkere"
 APPLICATION_FLOW = "ansoegning"
 APPLICATION_DEPLOYMENT = "ansoegning"
+PURGE_FLOW = "sletning"
+PURGE_DEPLOYMENT = "sletning"
 
 
 def full_name(flow: str, deployment: str) -> str:
@@ -25,3 +27,4 @@ COURSE = full_name(COURSE_FLOW, COURSE_DEPLOYMENT)
 REMINDER = full_name(REMINDER_FLOW, REMINDER_DEPLOYMENT)
 OVERDUE = full_name(OVERDUE_FLOW, OVERDUE_DEPLOYMENT)
 APPLICATION = full_name(APPLICATION_FLOW, APPLICATION_DEPLOYMENT)
+PURGE = full_name(PURGE_FLOW, PURGE_DEPLOYMENT)

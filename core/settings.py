@@ -112,6 +112,24 @@ class Settings(BaseSettings):
     process on its own; several processes behind the proxy share a count with e.g.
     `redis://127.0.0.1:6379` (needs the `redis` package)."""
 
+    # --- retention (issue 14; the reasons are in docs/PRIVACY.md) ---
+    retention_course_months: int = 12
+    """A finished course's personal data (contacts, free text, outbox bodies) is purged this many
+    months after it finished (the revisit, or its last stage)."""
+
+    retention_application_months: int = 6
+    """A rejected or withdrawn application's personal data and documents: months after the last
+    thing that happened to it (decision letter, withdrawal)."""
+
+    retention_evaluation_months: int = 12
+    """The free text of an evaluation answer: months after it was given (the scores stay)."""
+
+    retention_network_months: int = 6
+    """A network member who left: months after leaving."""
+
+    retention_access_log_months: int = 24
+    """Rows of the access log: months."""
+
     @property
     def resolved_upload_dir(self) -> Path:
         return self.upload_dir or self.data_dir / "uploads"

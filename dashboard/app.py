@@ -40,6 +40,7 @@ from dashboard.pages import (
     notifications,
     operations,
     overview,
+    privacy,
     tasks,
 )
 from dashboard.security import cookies_secure
@@ -260,6 +261,7 @@ def create_app() -> FastAPI:
         municipalities,
         accounts,
         operations,
+        privacy,
     ):
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

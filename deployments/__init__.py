@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
-from core.names import APPLICATION_DEPLOYMENT, COURSE_DEPLOYMENT, OVERDUE_DEPLOYMENT, REMINDER_DEPLOYMENT
+from core.names import (
+    APPLICATION_DEPLOYMENT,
+    COURSE_DEPLOYMENT,
+    OVERDUE_DEPLOYMENT,
+    PURGE_DEPLOYMENT,
+    REMINDER_DEPLOYMENT,
+)
 
 
 def course_deployment() -> RunnerDeployment:
@@ -65,5 +71,27 @@ def application_deployment() -> RunnerDeployment:
     return deployment
 
 
+def purge_deployment() -> RunnerDeployment:
+    """Every night: personal data past its retention end is purged (issue 14, docs/PRIVACY.md)."""
+    from prefect.schedules import Cron
+
+    from flows.privacy import purge_flow
+
+    deployment = purge_flow.to_deployment(
+        name=PURGE_DEPLOYMENT,
+        description="Sletning af personoplysninger efter opbevaringstiden (hver nat kl. 3.30).",
+        tags=["forloeb", "persondata"],
+        schedules=[Cron("30 3 * * *", timezone="Europe/Copenhagen")],
+    )
+    assert not isinstance(deployment, Coroutine)
+    return deployment
+
+
 def all_deployments() -> list[RunnerDeployment]:
-    return [course_deployment(), reminder_deployment(), overdue_deployment(), application_deployment()]
+    return [
+        course_deployment(),
+        reminder_deployment(),
+        overdue_deployment(),
+        application_deployment(),
+        purge_deployment(),
+    ]

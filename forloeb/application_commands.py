@@ -10,6 +10,7 @@ import typer
 from core.errors import ForloebError
 from core.labels import label
 from forloeb.output import console, fail, ready
+from forloeb.privacy_commands import log_cli_read
 from forloeb.table import Table
 
 application_app = typer.Typer(help="Én ansøgning.", no_args_is_help=True)
@@ -96,6 +97,7 @@ def show(number: Annotated[int, typer.Argument(help="Ansøgningens nummer")]) ->
         d = applications.application_detail(number)
     except ForloebError as error:
         raise fail(error) from None
+    log_cli_read("application", number)
     a, row = d.application, d.row
     console.print(f"[bold]Ansøgning {a.id}[/]: {row.municipality}, {d.programme_name}", highlight=False)
     console.print(

@@ -18,6 +18,7 @@ from forloeb import (
     network_commands,
     notification_commands,
     operations_commands,
+    privacy_commands,
     programme_commands,
 )
 
@@ -41,6 +42,9 @@ app.command("rounds")(application_commands.rounds)
 app.command("applications")(application_commands.list_applications)
 app.command("decide")(application_commands.decide)
 app.add_typer(application_commands.application_app, name="application")
+app.command("purge")(privacy_commands.purge)
+app.command("erase-contact")(privacy_commands.erase_contact)
+app.command("access-log")(privacy_commands.access_log_command)
 app.add_typer(network_commands.network_app, name="network")
 
 

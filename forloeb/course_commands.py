@@ -14,6 +14,7 @@ from core.clock import format_local
 from core.errors import ForloebError
 from core.labels import label
 from forloeb.output import console, err_console, fail, ready
+from forloeb.privacy_commands import log_cli_read
 from forloeb.table import Table
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ def status(course: Annotated[int | None, typer.Argument(help="Forløbets nummer"
     try:
         if course is not None:
             detail = course_detail(course)  # NotFound for an unknown number
+            log_cli_read("course", course)
         rows = overview(OverviewFilters(course_id=course, page_size=None)).rows
     except ForloebError as error:
         raise fail(error) from None
@@ -123,6 +125,7 @@ def course_show(course: Annotated[int, typer.Argument(help="Forløbets nummer")]
         detail = course_detail(course)
     except ForloebError as error:
         raise fail(error) from None
+    log_cli_read("course", course)
     c = detail.course
     name = detail.programme.name if detail.programme else c.programme
     console.print(f"[bold]Forløb {c.id}:[/] {detail.municipality.name}, {name} ({label(c.status)})")

@@ -107,6 +107,8 @@ class Course(SQLModel, table=True):
     """The application the course came from (`Application`), if any."""
     focus: str | None = None
     """The focus the municipality asked for in its application."""
+    purged_at: datetime | None = _ts(nullable=True)
+    """When the personal data was purged after the retention period (`services.privacy`)."""
 
 
 class StageRun(SQLModel, table=True):
@@ -461,6 +463,8 @@ class Application(SQLModel, table=True):
     something): the lead runner resumes it (`services.recovery`)."""
     done: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     """Done-marks of the application flow's actions ('receipt', 'letter:1', 'start')."""
+    purged_at: datetime | None = _ts(nullable=True)
+    """When the personal data was purged after the retention period (`services.privacy`)."""
 
 
 class ApplicationDocument(SQLModel, table=True):
@@ -579,3 +583,37 @@ class NetworkMeeting(SQLModel, table=True):
     sequence: int = 0
     created_by: str
     created_at: datetime = _ts(nullable=False, default=now)
+
+
+# --- Privacy (issue 14) -----------------------------------------------------------------------
+
+
+class AccessKind(StrEnum):
+    COURSE = "course"
+    APPLICATION = "application"
+    DOCUMENT = "document"
+
+
+class AccessVia(StrEnum):
+    PAGE = "page"
+    API = "api"
+    CLI = "cli"
+    LINK = "link"
+    """The municipality's own link (no login)."""
+
+
+class AccessLog(SQLModel, table=True):
+    """One read of a course, an application or an uploaded document: who, what, when, from where.
+    Never what was shown (`services.access_log`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False, default=now, index=True)
+    actor: str = Field(index=True)
+    """The username, `cli:<os user>`, or `kommune: <name> (link)`."""
+    kind: AccessKind = _enum(AccessKind, AccessKind.COURSE)
+    object_id: int
+    """The course's, application's or document's id."""
+    via: AccessVia = _enum(AccessVia, AccessVia.PAGE)
+
+
+Index("ix_accesslog_kind_object", AccessLog.__table__.c.kind, AccessLog.__table__.c.object_id)  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
@@ -16,7 +16,8 @@ from core.links import LinkExpired, LinkInvalid, make_application_token, read_ap
 from dashboard.deps import CheckedForm, form_str
 from dashboard.pages.common import Id, Refused, User, form_page, redirect
 from dashboard.templating import render
-from services import applications, intake, municipalities
+from models.tables import AccessKind, AccessVia
+from services import access_log, applications, intake, municipalities
 from services.uploads import max_bytes
 
 router = APIRouter(include_in_schema=False)
@@ -159,10 +160,24 @@ def _link_page(request: Request, token: str, detail: Any, message: str = "", err
     )
 
 
+def _link_actor(detail: applications.ApplicationDetail) -> str:
+    return f"kommune: {detail.row.municipality} (link)"
+
+
 @router.get("/a/{token}")
-def application_link(request: Request, token: str) -> Response:
+def application_link(request: Request, token: str, background: BackgroundTasks) -> Response:
     resolved = _resolve(request, token)
-    return resolved if isinstance(resolved, Response) else _link_page(request, token, resolved)
+    if isinstance(resolved, Response):
+        return resolved
+    assert resolved.application.id is not None
+    background.add_task(
+        access_log.record_read,
+        AccessKind.APPLICATION,
+        resolved.application.id,
+        _link_actor(resolved),
+        AccessVia.LINK,
+    )
+    return _link_page(request, token, resolved)
 
 
 @router.post("/a/{token}/dokument")
@@ -203,9 +218,12 @@ def application_link_withdraw(request: Request, token: str, form: CheckedForm) -
     return _link_page(request, token, detail, "Ansøgningen er trukket tilbage.")
 
 
-def _pdf(application_id: int, document_id: int, actor: str) -> Response:
+def _pdf(
+    application_id: int, document_id: int, actor: str, via: AccessVia, background: BackgroundTasks
+) -> Response:
     doc, content = applications.document(application_id, document_id)
     applications.note_document_read(application_id, document_id, actor)
+    background.add_task(access_log.record_read, AccessKind.DOCUMENT, document_id, actor, via)
     return Response(
         content,
         media_type="application/pdf",
@@ -214,12 +232,14 @@ def _pdf(application_id: int, document_id: int, actor: str) -> Response:
 
 
 @router.get("/a/{token}/dokumenter/{document_id}")
-def application_link_pdf(request: Request, token: str, document_id: Id) -> Response:
+def application_link_pdf(
+    request: Request, token: str, document_id: Id, background: BackgroundTasks
+) -> Response:
     resolved = _resolve(request, token)
     if isinstance(resolved, Response):
         return resolved
     assert resolved.application.id is not None
-    return _pdf(resolved.application.id, document_id, f"kommune: {resolved.row.municipality} (link)")
+    return _pdf(resolved.application.id, document_id, _link_actor(resolved), AccessVia.LINK, background)
 
 
 # --- consultants -----------------------------------------------------------------------------
@@ -271,8 +291,14 @@ def _detail_page(request: Request, application_id: int, message: str = "", error
 
 
 @router.get("/ansoegninger/{application_id}")
-def application_page(request: Request, application_id: Id, user: User) -> Response:
-    return _detail_page(request, application_id)
+def application_page(
+    request: Request, application_id: Id, user: User, background: BackgroundTasks
+) -> Response:
+    response = _detail_page(request, application_id)
+    background.add_task(
+        access_log.record_read, AccessKind.APPLICATION, application_id, user.username, AccessVia.PAGE
+    )
+    return response
 
 
 @router.post("/ansoegninger/{application_id}/vurdering")
@@ -339,8 +365,10 @@ def application_start_now(request: Request, application_id: Id, user: User, form
 
 
 @router.get("/ansoegninger/{application_id}/dokumenter/{document_id}")
-def application_pdf(request: Request, application_id: Id, document_id: Id, user: User) -> Response:
-    return _pdf(application_id, document_id, user.username)
+def application_pdf(
+    request: Request, application_id: Id, document_id: Id, user: User, background: BackgroundTasks
+) -> Response:
+    return _pdf(application_id, document_id, user.username, AccessVia.PAGE, background)
 
 
 @router.post("/ansoegninger/droeftelse")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 
 from core.clock import today
@@ -16,7 +16,8 @@ from dashboard.gantt import gantt_svg
 from dashboard.pages.common import Id, Refused, User, form_page, int_param, redirect
 from dashboard.templating import render
 from models.programmes import latest_version, programme_keys
-from services import courses, municipalities, outbox_admin, read_model
+from models.tables import AccessKind, AccessVia
+from services import access_log, courses, municipalities, outbox_admin, read_model
 from services.accounts import CurrentUser
 
 router = APIRouter(include_in_schema=False)
@@ -70,8 +71,9 @@ def _meeting_notice(request: Request) -> dict[str, Any] | None:
 
 
 @router.get("/forloeb/{course_id}")
-def course_page(request: Request, course_id: Id, user: User) -> Response:
+def course_page(request: Request, course_id: Id, user: User, background: BackgroundTasks) -> Response:
     detail = read_model.course_detail(course_id)
+    background.add_task(access_log.record_read, AccessKind.COURSE, course_id, user.username, AccessVia.PAGE)
     answers = {t.id: formgen.describe_answer(t.kind, t.answer) for t in detail.tasks}
     notes = outbox_admin.list_notifications(course_id=course_id, limit=50)
     lanes = [(t.key, t.name) for t in detail.programme.tracks] if detail.programme else []

@@ -246,7 +246,8 @@ ADDED: dict[str, dict[str, Any]] = {
     "stagerun": {"track": "hoved"},
     "contact": {"organisation": "kommune"},
     "meeting": {"link": None},
-    "course": {"wake_at": None, "application_id": None, "focus": None},
+    # 0008_privacy: no existing course has been purged.
+    "course": {"wake_at": None, "application_id": None, "focus": None, "purged_at": None},
     # 0005_applications: no existing row came from an application.
     "auditevent": {"application_id": None},
     "notification": {"application_id": None},

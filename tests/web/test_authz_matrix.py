@@ -131,6 +131,11 @@ RULES: dict[str, str] = {
     "GET /drift": ADMIN,
     "POST /drift/forloeb/{course_id}/genoptag": ADMIN,
     "POST /drift/ret-alle": ADMIN,
+    # Privacy (issue 14): the access log and erasure on request are for admins.
+    "GET /adgangslog": ADMIN,
+    "GET /adgangslog.csv": ADMIN,
+    "GET /slet-person": ADMIN,
+    "POST /slet-person": ADMIN,
 }
 
 
