@@ -17,9 +17,11 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, func, select
 
 from core.clock import as_utc, now
@@ -262,15 +264,24 @@ def _upcoming_ids() -> list[int]:
         ]
 
 
+_COUNTED: list[Any] = [
+    Notification.idempotency_key,
+    Notification.status,
+    Notification.created_at,
+    Notification.updated_at,
+]
+"""What counting a meeting's messages reads of each outbox row (not the bodies)."""
+
+
 def _send_counts(session: Session) -> dict[str, tuple[int, int]]:
     """Per meeting uid: (sent, failed or interrupted) of its messages, from the outbox keys."""
     from notifications import outbox
 
     counts: dict[str, tuple[int, int]] = {}
     rows = session.exec(
-        select(Notification).where(
-            col(Notification.purpose).in_(("netvaerk_invitation", "netvaerk_flyttet", "netvaerk_aflyst"))
-        )
+        select(Notification)
+        .options(load_only(*_COUNTED))
+        .where(col(Notification.purpose).in_(("netvaerk_invitation", "netvaerk_flyttet", "netvaerk_aflyst")))
     )
     for row in rows:
         uid = row.idempotency_key.split(":")[1]
