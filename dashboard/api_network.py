@@ -3,10 +3,13 @@ the network's meetings, the same `services.network` functions as the Netværk pa
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from dashboard.deps import api_user
+from models.tables import NetworkMeetingStatus
 from services import network
 
 router = APIRouter(prefix="/api/network", tags=["netværk"], dependencies=[Depends(api_user)])
@@ -20,11 +23,17 @@ class MeetingLists(BaseModel):
 
 
 @router.get("/members", response_model=list[network.MemberRow], summary="The network's active members")
-def network_members() -> list[network.MemberRow]:
-    return network.list_members()
+def network_members(
+    kommune: Annotated[int | None, Query(ge=101, le=999, description="Only this municipality (code)")] = None,
+) -> list[network.MemberRow]:
+    return network.list_members(kommune)
 
 
 @router.get("/meetings", response_model=MeetingLists, summary="The network's meetings, upcoming and past")
-def network_meetings() -> MeetingLists:
-    upcoming, past = network.list_meetings()
+def network_meetings(
+    status: Annotated[
+        NetworkMeetingStatus | None, Query(description="Only planned or only cancelled")
+    ] = None,
+) -> MeetingLists:
+    upcoming, past = network.list_meetings(status)
     return MeetingLists(upcoming=upcoming, past=past)

@@ -228,15 +228,18 @@ def leave(token: str) -> MemberPage:
 # --- lists --------------------------------------------------------------------------------------
 
 
-def list_members() -> list[MemberRow]:
-    """The active members, by municipality and name."""
+def list_members(municipality_code: int | None = None) -> list[MemberRow]:
+    """The active members (of one municipality), by municipality and name."""
+    query = (
+        select(NetworkMember, Municipality.name)
+        .join(Municipality, col(Municipality.code) == col(NetworkMember.municipality_code))
+        .where(col(NetworkMember.left_at).is_(None))
+        .order_by(col(Municipality.name), col(NetworkMember.name))
+    )
+    if municipality_code is not None:
+        query = query.where(NetworkMember.municipality_code == municipality_code)
     with session_scope() as session:
-        rows = session.exec(
-            select(NetworkMember, Municipality.name)
-            .join(Municipality, col(Municipality.code) == col(NetworkMember.municipality_code))
-            .where(col(NetworkMember.left_at).is_(None))
-            .order_by(col(Municipality.name), col(NetworkMember.name))
-        )
+        rows = session.exec(query)
         return [
             MemberRow(
                 id=member.id or 0,
@@ -293,11 +296,15 @@ def _send_counts(session: Session) -> dict[str, tuple[int, int]]:
     return counts
 
 
-def list_meetings() -> tuple[list[MeetingRow], list[MeetingRow]]:
-    """(upcoming, earliest first; past, latest first). A cancelled meeting stays in its place."""
+def list_meetings(status: NetworkMeetingStatus | None = None) -> tuple[list[MeetingRow], list[MeetingRow]]:
+    """(upcoming, earliest first; past, latest first), of one status or all (a cancelled meeting
+    stays in its place)."""
+    query = select(NetworkMeeting).order_by(col(NetworkMeeting.starts_at))
+    if status is not None:
+        query = query.where(NetworkMeeting.status == status)
     with session_scope() as session:
         counts = _send_counts(session)
-        meetings = list(session.exec(select(NetworkMeeting).order_by(col(NetworkMeeting.starts_at))))
+        meetings = list(session.exec(query))
         rows = [
             MeetingRow(
                 id=m.id or 0,

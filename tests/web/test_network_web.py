@@ -338,6 +338,10 @@ def test_members_and_meetings_pages_and_api(smtp: SmtpServer) -> None:
     assert [m["title"] for m in meetings_api["upcoming"]] == ["Forårsmøde"]
     assert [m["title"] for m in meetings_api["past"]] == ["Opstartsmøde"]
     assert meetings_api["upcoming"][0]["sent"] == 3 and meetings_api["upcoming"][0]["status"] == "planned"
+    assert [m["name"] for m in consultant.get("/api/network/members?kommune=461").json()] == [
+        "Fiktiv Rådgiver"
+    ]
+    assert consultant.get("/api/network/meetings?status=cancelled").json() == {"upcoming": [], "past": []}
     assert client().get("/api/network/members").status_code == 401
     assert client().get("/netvaerk/oversigt").status_code == 303
 
