@@ -140,6 +140,9 @@ def access_log_command(
             csv_file.write_text(text, encoding="utf-8-sig")
             err_console.print(f"{len(rows)} læsninger skrevet til {csv_file}.", highlight=False)
         return
+    if not rows:
+        console.print("Ingen læsninger passer til filtrene.")
+        return
     table = Table("Tidspunkt", "Hvem", "Hvad", "Hvorfra")
     for row in rows:
         table.add_row(row.when, row.actor, row.what, row.where)

@@ -181,6 +181,38 @@ def application_retention_end(application: Application, last_event: datetime | N
     )
 
 
+def _day_text(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def course_retention_note(course: Course) -> str:
+    """What the course page says about its personal data (Danish)."""
+    months = get_settings().retention_course_months
+    if course.purged_at is not None:
+        return f"slettet {_day_text(_local_day(course.purged_at))} (opbevaringstiden var udløbet)"
+    end = course_retention_end(course)
+    if end is None:
+        return f"slettes {months} måneder efter, at forløbet er afsluttet"
+    return f"slettes {_day_text(end)} ({months} måneder efter afslutningen)"
+
+
+def application_retention_note(application: Application) -> str:
+    """What the application page says about its personal data (Danish)."""
+    if application.purged_at is not None:
+        return f"slettet {_day_text(_local_day(application.purged_at))} (opbevaringstiden var udløbet)"
+    if application.status == ApplicationStatus.STARTED:
+        return "slettes sammen med forløbet"
+    with Session(get_engine()) as session:
+        last = session.exec(
+            select(func.max(AuditEvent.at)).where(AuditEvent.application_id == application.id)
+        ).one()
+    end = application_retention_end(application, last)
+    months = get_settings().retention_application_months
+    if end is None:
+        return f"slettes {months} måneder efter et afslag eller en tilbagetrækning"
+    return f"slettes {_day_text(end)} ({months} måneder efter afgørelsen eller tilbagetrækningen)"
+
+
 # --- purge -----------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from dashboard.deps import CheckedForm, form_str
 from dashboard.pages.common import Id, Refused, User, form_page, redirect
 from dashboard.templating import render
 from models.tables import AccessKind, AccessVia
-from services import access_log, applications, intake, municipalities
+from services import access_log, applications, intake, municipalities, privacy
 from services.uploads import max_bytes
 
 router = APIRouter(include_in_schema=False)
@@ -285,6 +285,7 @@ def _detail_page(request: Request, application_id: int, message: str = "", error
             "help_schemes": intake.HELP_SCHEMES,
             "message": message,
             "error": error or None,
+            "retention": privacy.application_retention_note(detail.application),
         },
         status_code=422 if error else 200,
     )

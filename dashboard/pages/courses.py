@@ -17,7 +17,7 @@ from dashboard.pages.common import Id, Refused, User, form_page, int_param, redi
 from dashboard.templating import render
 from models.programmes import latest_version, programme_keys
 from models.tables import AccessKind, AccessVia
-from services import access_log, courses, municipalities, outbox_admin, read_model
+from services import access_log, courses, municipalities, outbox_admin, privacy, read_model
 from services.accounts import CurrentUser
 
 router = APIRouter(include_in_schema=False)
@@ -89,5 +89,6 @@ def course_page(request: Request, course_id: Id, user: User, background: Backgro
             "done": int_param(request.query_params.get("udfoert"), 0),
             "meeting_change": _meeting_notice(request),
             "started": request.query_params.get("startet") == "1",
+            "retention": privacy.course_retention_note(detail.course),
         },
     )

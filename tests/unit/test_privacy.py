@@ -147,6 +147,7 @@ def test_purge_takes_exactly_the_personal_fields_past_retention_and_nothing_befo
         assert answer.answers == {"udbytte": 4, "kommentar": ""}
         course = session.get(Course, old)
         assert course is not None and course.purged_at is not None and course.focus is None
+        assert privacy.course_retention_note(course).startswith("slettet ")
         assert (course.municipality_code, course.programme, course.start_date) == (
             751,
             "minoritetsetniske",
