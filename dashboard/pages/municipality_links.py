@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 
 from core.errors import ForloebError
@@ -13,8 +13,8 @@ from core.links import LinkExpired, LinkInvalid, read_task_token
 from dashboard.deps import CheckedForm
 from dashboard.pages.task_form import TaskFormPage, complete_from_form, show_task_form
 from dashboard.templating import render
-from models.tables import HumanTask, TaskStatus
-from services import read_model
+from models.tables import AccessKind, AccessVia, HumanTask, TaskStatus
+from services import access_log, read_model
 from services.task_links import answered_by_link, record_link_opened
 
 router = APIRouter(include_in_schema=False)
@@ -69,13 +69,16 @@ def _link_page(token: str, kommune: Any, course_id: int) -> TaskFormPage:
 
 
 @router.get("/k/{token}")
-def municipality_task(request: Request, token: str) -> Response:
+def municipality_task(request: Request, token: str, background: BackgroundTasks) -> Response:
     resolved = _resolve_link(request, token)
     if isinstance(resolved, Response):
         return resolved
     task, course, kommune = resolved
     assert task.id is not None and course.id is not None
     record_link_opened(task.id, course.id, kommune.name)
+    # The page shows the course's plan too: a read of the course, in the access log.
+    actor = f"kommune: {kommune.name} (link)"
+    background.add_task(access_log.record_read, AccessKind.COURSE, course.id, actor, AccessVia.LINK)
     return show_task_form(request, task, _link_page(token, kommune, course.id))
 
 
