@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from core import settings
 from dashboard.deps import api_admin, api_user
-from models.tables import CourseStatus, HumanTask
-from services import bpmn, courses, outbox_admin, programmes, read_model, recovery
+from models.tables import AccessKind, AccessVia, CourseStatus, HumanTask
+from services import access_log, bpmn, courses, outbox_admin, programmes, read_model, recovery
 from services.accounts import CurrentUser
 from services.read_model import UtcDatetime  # always with an offset (SQLite reads them naive)
 
@@ -195,8 +195,10 @@ def _detail(course_id: int) -> CourseDetailOut:
     responses=_responses(404),
     summary="A course with its stages, tasks and meetings",
 )
-def get_course(course_id: CourseId) -> CourseDetailOut:
-    return _detail(course_id)
+def get_course(course_id: CourseId, user: ApiUser, background: BackgroundTasks) -> CourseDetailOut:
+    detail = _detail(course_id)
+    background.add_task(access_log.record_read, AccessKind.COURSE, course_id, user.username, AccessVia.API)
+    return detail
 
 
 @router.post(

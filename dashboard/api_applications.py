@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from dashboard.deps import api_user
-from models.tables import ApplicationStatus
-from services import applications
+from models.tables import AccessKind, AccessVia, ApplicationStatus
+from services import access_log, applications
 from services.accounts import CurrentUser
 
 MAX_ID = 2**31 - 1
@@ -151,8 +151,14 @@ def _detail(application_id: int) -> ApplicationDetailOut:
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationDetailOut, summary="One application")
-def api_application(application_id: ApplicationId) -> ApplicationDetailOut:
-    return _detail(application_id)
+def api_application(
+    application_id: ApplicationId, user: ApiUser, background: BackgroundTasks
+) -> ApplicationDetailOut:
+    detail = _detail(application_id)
+    background.add_task(
+        access_log.record_read, AccessKind.APPLICATION, application_id, user.username, AccessVia.API
+    )
+    return detail
 
 
 @router.post("/applications/{application_id}/decision", response_model=ApplicationDetailOut, summary="Decide")
