@@ -14,6 +14,8 @@ them all. Reads come from `services.read_model`; writes go through the services 
     operations          /drift: Driftsstatus, courses to repair (admins)
     kpi                 /noegletal: Nøgletal per programme and period, CSV/XLSX exports
     evaluation          /evaluering/<token> (no login), /opgaver/<id>/luk-evaluering, /evalueringer
+    network             /netvaerk (sign-up, no login), /netvaerk/<token> (leave), /netvaerk/oversigt,
+                        /netvaerk/moeder[/<id>/flyt|aflys]
 
 Shared: `common` (who is asking, redirects, `form_page`: the one way to show a form with its
 errors) and `task_form` (a task's generated form, for the task page and the link page).
