@@ -55,14 +55,17 @@ from models.tables import (
     EvaluationAnswer,
     EvaluationInvite,
     HumanTask,
+    IntroTalk,
     Meeting,
     NetworkMember,
     Notification,
+    NotificationStatus,
 )
 from services import uploads
 from services.access_log import day_start
 from services.audit import audit
 
+NOT_SENT = "Ikke sendt: personoplysningerne er slettet."
 PSEUDONYM_DOMAIN = "anonym.invalid"
 """`.invalid` (RFC 2606) can never be delivered to."""
 ERASED = "[slettet]"
@@ -72,6 +75,7 @@ KINDS: dict[str, str] = {
     "answers": "Opgavesvar med fritekst",
     "meetings": "Mødesteder og mødelinks",
     "applications": "Ansøgningers svar og vurderingsnoter",
+    "intro_notes": "Noter fra indledende drøftelser",
     "documents": "Uploadede dokumenter (rækker)",
     "files": "Uploadede dokumenter (filer)",
     "messages": "Beskeder i udbakken (indhold og modtager)",
@@ -263,6 +267,7 @@ class _Purge:
         for application in self._due_applications():
             self.application(application, names=set())
         self.evaluation_text(settings.retention_evaluation_months)
+        self.intro_notes(settings.retention_application_months)
         self.network(settings.retention_network_months)
         self.access_log(settings.retention_access_log_months)
         self.session.flush()
@@ -423,6 +428,17 @@ class _Purge:
     def evaluation_text(self, months: int) -> None:
         self._evaluation_answers(col(EvaluationAnswer.submitted_on) <= add_months(self.day, -months))
 
+    def intro_notes(self, months: int) -> None:
+        """A talk's note (free text); the talk and its day stay (an application's gate asks for it)."""
+        for talk in self.session.exec(
+            select(IntroTalk).where(
+                IntroTalk.note != "", col(IntroTalk.held_on) <= add_months(self.day, -months)
+            )
+        ):
+            talk.note = ""
+            self.session.add(talk)
+            self.counts["intro_notes"] += 1
+
     def network(self, months: int) -> None:
         cutoff = day_start(add_months(self.day, -months))
         for member in self.session.exec(
@@ -479,15 +495,19 @@ def _forget_member(member: NetworkMember) -> None:
 
 def _forget_message(message: Notification) -> bool:
     """Body, calendar file and error gone; a mail's recipient pseudonymised (in its key too, which
-    names the address). False when there was nothing left to forget."""
-    changed = bool(message.body_text or message.body_html or message.ics or message.last_error)
-    message.body_text, message.body_html, message.ics, message.last_error = "", "", None, None
+    names the address); one never sent is not sent now. False when there was nothing to forget."""
+    fields = ("body_text", "body_html", "ics", "last_error", "recipient", "idempotency_key", "status")
+    before = [getattr(message, name) for name in fields]
+    message.body_text, message.body_html, message.ics = "", "", None
+    if message.last_error != NOT_SENT:
+        message.last_error = None
+    if message.status == NotificationStatus.PENDING:
+        message.status, message.last_error = NotificationStatus.FAILED, NOT_SENT
     if message.channel == "mail" and not is_pseudonym(message.recipient):
         new = pseudonym(f"n{message.id}")
         message.idempotency_key = _replace(message.idempotency_key, message.recipient, new)
         message.recipient = new
-        changed = True
-    return changed
+    return [getattr(message, name) for name in fields] != before
 
 
 def _replace(text: str, old: str, new: str) -> str:

@@ -29,9 +29,11 @@ from models.tables import (
     EvaluationAnswer,
     EvaluationInvite,
     HumanTask,
+    IntroTalk,
     Meeting,
     NetworkMember,
     Notification,
+    NotificationStatus,
 )
 from services import access_log, kpi, privacy, uploads
 from tests.support.privacy import APPLICANT, finished_course, rejected_application
@@ -53,6 +55,25 @@ def world() -> dict[str, Any]:
         session.add(
             NetworkMember(
                 municipality_code=751, name="Netværk Person", email=MEMBER, left_at=finished, token="n1"
+            )
+        )
+        session.add(
+            IntroTalk(
+                municipality_code=461,
+                programme="inddragelse",
+                held_on=finished.date(),
+                registered_by="kk",
+                note="Talte med Ansøger Person om forankring",
+            )
+        )
+        session.add(  # never sent: after the purge it is not sent either
+            Notification(
+                course_id=old,
+                purpose="faseskift",
+                recipient=LEDER,
+                idempotency_key=f"c{old}:faseskift:y:mail:{LEDER}",
+                subject="Fase",
+                body_text=f"Kære {NAVN}",
             )
         )
     access_log.record_read(AccessKind.COURSE, old, "kk", AccessVia.PAGE)
@@ -99,7 +120,7 @@ def test_dry_run_changes_nothing_and_lists_what_the_purge_does(world: dict[str, 
     assert (dry.courses, dry.applications, dry.counts) == (real.courses, real.applications, real.counts)
     assert real.courses == [world["old"]] and real.applications == [world["application"]]
     assert real.counts["contacts"] == 1 and real.counts["documents"] == 1 and real.counts["files"] == 1
-    assert real.counts["messages"] == 2 and real.counts["network"] == 1
+    assert real.counts["messages"] == 3 and real.counts["network"] == 1 and real.counts["intro_notes"] == 1
     assert not uploads.path_for(world["sha"]).exists()
     # A second run finds nothing left to do.
     assert privacy.purge(day, dry_run=False).total == 0
@@ -138,7 +159,11 @@ def test_purge_takes_exactly_the_personal_fields_past_retention_and_nothing_befo
         }
         meeting = session.exec(select(Meeting).where(Meeting.course_id == old)).one()
         assert (meeting.location, meeting.link, meeting.title) == ("", None, "Workshop 1")
-        message = session.exec(select(Notification).where(Notification.course_id == old)).one()
+        message, pending = session.exec(
+            select(Notification).where(Notification.course_id == old).order_by(col(Notification.id))
+        ).all()
+        assert (pending.status, pending.last_error) == (NotificationStatus.FAILED, privacy.NOT_SENT)
+        assert session.exec(select(IntroTalk)).one().note == ""
         assert (message.body_text, message.body_html, message.subject) == ("", "", "Ny opgave til jer")
         assert privacy.is_pseudonym(message.recipient) and LEDER not in message.idempotency_key
         invite = session.exec(select(EvaluationInvite).where(EvaluationInvite.course_id == old)).one()
@@ -230,7 +255,7 @@ def test_erase_contact_finds_the_person_everywhere_and_leaves_no_trace(world: di
         "Kontaktpersoner": 1,
         "Evalueringslinks": 1,
         "Netværket": 1,
-        "Udbakken": 2,
+        "Udbakken": 3,  # two mails to the person, one to someone else naming them
         "Opgavesvar": 1,
         "Revisionsspor": 1,
     }
