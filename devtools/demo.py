@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
@@ -69,12 +69,13 @@ def create_demo_courses(timeout_seconds: float = 600) -> list[str]:
         created.append((spec, course.id))
     failed = _advance(created, timeout_seconds)
     unfold([cid for _spec, cid in created if cid not in failed])  # a history over the past months
-    return [
+    lines = [
         f"{spec.municipality}: forløb {course_id} FEJLEDE undervejs (se Prefect og .forloeb/logs/runner.log)"
         if course_id in failed
         else f"{spec.municipality}: forløb {course_id}, {spec.steps} opgaver udført"
         for spec, course_id in created
-    ] + create_demo_applications()
+    ]
+    return lines + create_demo_applications() + create_demo_network()
 
 
 def _has_failed(course_id: int) -> bool:
@@ -258,3 +259,45 @@ def create_demo_applications() -> list[str]:
         except ForloebError as exc:
             lines.append(f"{spec.municipality}: demoansøgningen kunne ikke laves: {exc.message}")
     return lines
+
+
+DEMO_NETWORK = [
+    ("Esbjerg", "Fiktiv Afdelingsleder", "afdelingsleder@esbjerg.example"),
+    ("Aalborg", "Fiktiv Faglig Koordinator", "koordinator@aalborg.example"),
+    ("Odense", "Fiktiv Teamleder", "teamleder@odense.example"),
+]
+
+
+def create_demo_network() -> list[str]:
+    """Members of the cross-municipal network, a meeting held and one ahead, through the real
+    services (the invitations go to the dev mailbox); nothing when the network has members."""
+    from models.tables import NetworkMeeting
+    from services import network
+
+    if network.member_count():
+        return []
+    held = add_working_days(today(), -30)
+    with session_scope() as session:
+        codes = [municipalities.find_municipality(session, name).code for name, _, _ in DEMO_NETWORK]
+        session.add(
+            NetworkMeeting(
+                title="Netværkets første møde",
+                starts_at=datetime(held.year, held.month, held.day, 10, tzinfo=UTC),
+                location="Socialstyrelsen, Odense",
+                agenda="1. Velkomst\n2. Hvad vil vi med netværket?",
+                created_by="Mette Konsulent",
+            )
+        )
+    for code, (_name, person, email) in zip(codes, DEMO_NETWORK, strict=True):
+        network.sign_up(str(code), person, email, consent=True)
+    network.plan_meeting(
+        network.MeetingInput(
+            title="Netværksmøde om genbesøgene",
+            at=f"{add_working_days(today(), 15).isoformat()} 13:00",
+            location="Socialstyrelsen, Odense",
+            agenda="1. Velkomst\n2. Erfaringer fra genbesøgene\n3. Næste møde",
+        ),
+        actor="demo",
+        organizer="Mette Konsulent",
+    )
+    return [f"Netværket: {len(DEMO_NETWORK)} tilmeldte, et møde afholdt og et planlagt"]

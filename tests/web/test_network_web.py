@@ -368,3 +368,14 @@ def test_revisit_reminder_links_to_the_sign_up_page() -> None:
     assert f'href="{link}"' in rendered.html
     page = client().get(urlparse(link).path)
     assert page.status_code == 200 and "Tilmeld dig det tværkommunale netværk" in page.text
+
+
+def test_demo_network_is_made_once() -> None:
+    """`make run`'s demo: members, a meeting held and one ahead (made-up people), once."""
+    from devtools.demo import create_demo_network
+
+    assert create_demo_network() == ["Netværket: 3 tilmeldte, et møde afholdt og et planlagt"]
+    assert create_demo_network() == []
+    upcoming, past = network.list_meetings()
+    assert [len(upcoming), len(past), len(network.list_members())] == [1, 1, 3]
+    assert all(m.name.startswith("Fiktiv") for m in network.list_members())
