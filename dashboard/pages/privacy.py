@@ -25,7 +25,7 @@ def _filters(request: Request) -> tuple[dict[str, str], access_log.AccessFilters
     number = int_param(values["nummer"], 0) or None
     return values, access_log.AccessFilters(
         kind=kind,
-        object_id=number if kind is not None else None,
+        object_id=number,
         actor=values["hvem"] or None,
         since=access_log.parse_day(values["fra"], "Fra"),
         until=access_log.parse_day(values["til"], "Til"),
