@@ -12,6 +12,7 @@ them all. Reads come from `services.read_model`; writes go through the services 
     municipalities      /kommuner
     accounts            /konto, /konsulenter (admins)
     operations          /drift: Driftsstatus, courses to repair (admins)
+    privacy             /adgangslog (+ .csv): the access log; /slet-person: erasure on request (admins)
     kpi                 /noegletal: Nøgletal per programme and period, CSV/XLSX exports
     evaluation          /evaluering/<token> (no login), /opgaver/<id>/luk-evaluering, /evalueringer
     network             /netvaerk (sign-up, no login), /netvaerk/<token> (leave), /netvaerk/oversigt,
