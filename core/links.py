@@ -2,15 +2,17 @@
 
 The token names the task and its course and is signed with the installation's secret key
 (`FORLOEB_SECRET_KEY`, else a random key kept in the data dir), so the dashboard, the runner
-that sends the mails and the CLI all make and accept the same links. Nothing is stored: a link
-stops working when it expires, or - checked by the dashboard - when the task is answered.
+that sends the mails and the CLI all make and accept the same links. Nothing is stored per link:
+a link stops working when it expires, or - checked by the dashboard - when the task is answered or
+a consultant revoked the task's links (`services.task_links`: links signed before the revocation).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -49,6 +51,8 @@ class LinkExpired(Exception):
 class TaskLink:
     task_id: int
     course_id: int
+    issued_at: float = field(default=0.0, compare=False)
+    """Epoch seconds (to the millisecond) the link was signed: a revocation refuses older links."""
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -56,19 +60,22 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def make_task_token(task_id: int, course_id: int) -> str:
-    return _serializer().dumps({"t": task_id, "c": course_id})
+    # "i": when it was issued, in ms (the signature's own timestamp has whole seconds only, too
+    # coarse to tell a revoked link from a new one made the same second).
+    return _serializer().dumps({"t": task_id, "c": course_id, "i": int(time.time() * 1000)})
 
 
 def read_task_token(token: str, *, max_age_days: int = LINK_MAX_AGE_DAYS) -> TaskLink:
     try:
-        data = _serializer().loads(token, max_age=max_age_days * 24 * 3600)
+        data, signed = _serializer().loads(token, max_age=max_age_days * 24 * 3600, return_timestamp=True)
     except SignatureExpired:
         raise LinkExpired from None
     except BadSignature:
         raise LinkInvalid from None
     if not isinstance(data, dict) or not isinstance(data.get("t"), int) or not isinstance(data.get("c"), int):
         raise LinkInvalid
-    return TaskLink(task_id=data["t"], course_id=data["c"])
+    issued = data["i"] / 1000 if isinstance(data.get("i"), int) else signed.timestamp()  # older links
+    return TaskLink(task_id=data["t"], course_id=data["c"], issued_at=issued)
 
 
 def task_link_path(token: str) -> str:

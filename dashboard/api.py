@@ -11,10 +11,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from core import settings
-from dashboard.deps import api_admin, api_user
+from dashboard.deps import AdminCoursesWriter, AdminReader, CoursesWriter, Reader, TasksWriter, api_user
 from models.tables import AccessKind, AccessVia, CourseStatus, HumanTask
 from services import access_log, bpmn, courses, outbox_admin, programmes, read_model, recovery
-from services.accounts import CurrentUser
 from services.read_model import UtcDatetime  # always with an offset (SQLite reads them naive)
 
 MAX_ID = 2**31 - 1
@@ -42,8 +41,6 @@ router = APIRouter(
     dependencies=[Depends(api_user)],
     responses=_responses(401, 422),
 )
-ApiUser = Annotated[CurrentUser, Depends(api_user)]
-ApiAdmin = Annotated[CurrentUser, Depends(api_admin)]
 
 
 class CourseOut(read_model.OverviewRow):
@@ -144,6 +141,7 @@ def _task_out(task: HumanTask) -> TaskOut:
 
 @router.get("/courses", response_model=CourseList, summary="List and filter courses")
 def list_courses(
+    reader: Reader,
     programme: str | None = None,
     consultant: str | None = None,
     region: str | None = None,
@@ -195,9 +193,9 @@ def _detail(course_id: int) -> CourseDetailOut:
     responses=_responses(404),
     summary="A course with its stages, tasks and meetings",
 )
-def get_course(course_id: CourseId, user: ApiUser, background: BackgroundTasks) -> CourseDetailOut:
+def get_course(course_id: CourseId, reader: Reader, background: BackgroundTasks) -> CourseDetailOut:
     detail = _detail(course_id)
-    background.add_task(access_log.record_read, AccessKind.COURSE, course_id, user.username, AccessVia.API)
+    background.add_task(access_log.record_read, AccessKind.COURSE, course_id, reader.username, AccessVia.API)
     return detail
 
 
@@ -208,7 +206,7 @@ def get_course(course_id: CourseId, user: ApiUser, background: BackgroundTasks) 
     responses=_responses(404, 409, 503),
     summary="Start a course (creates its Prefect flow run)",
 )
-def start_course(body: StartCourseIn, user: ApiUser) -> CourseDetailOut:
+def start_course(body: StartCourseIn, user: CoursesWriter) -> CourseDetailOut:
     course = courses.start_course(
         body.municipality, body.programme, body.consultant, body.start_date, actor=user.username
     )
@@ -218,6 +216,7 @@ def start_course(body: StartCourseIn, user: ApiUser) -> CourseDetailOut:
 
 @router.get("/tasks", response_model=TaskPage, summary="List tasks (open ones by default), overdue first")
 def list_tasks(
+    reader: Reader,
     consultant: str | None = None,
     course_id: OptionalId = None,
     assignee_role: Annotated[str | None, Query(max_length=50, description="A programme role key")] = None,
@@ -239,7 +238,7 @@ def list_tasks(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, responses=_responses(404), summary="One task")
-def get_task(task_id: TaskId) -> TaskOut:
+def get_task(task_id: TaskId, reader: Reader) -> TaskOut:
     return _task_out(read_model.get_task(task_id))
 
 
@@ -248,7 +247,7 @@ def get_task(task_id: TaskId) -> TaskOut:
     responses=_responses(404),
     summary="JSON schema of the task's form (what `answer` must look like)",
 )
-def task_form_schema(task_id: TaskId) -> dict[str, Any]:
+def task_form_schema(task_id: TaskId, reader: Reader) -> dict[str, Any]:
     return courses.task_form_schema(read_model.get_task(task_id))
 
 
@@ -258,13 +257,14 @@ def task_form_schema(task_id: TaskId) -> dict[str, Any]:
     responses=_responses(404, 409, 503),
     summary="Complete a task: validate, store the answer and resume the course",
 )
-def complete_task(task_id: TaskId, body: CompleteTaskIn, user: ApiUser) -> TaskOut:
+def complete_task(task_id: TaskId, body: CompleteTaskIn, user: TasksWriter) -> TaskOut:
     task = courses.complete_task(task_id, body.answer, actor=user.username)
     return _task_out(task)
 
 
 @router.get("/notifications", response_model=NotificationList, summary="Notifications outbox")
 def list_notifications(
+    reader: Reader,
     status: Annotated[
         Literal["handling", "pending", "sending", "sent", "failed"] | None,
         Query(description="'handling': failed, and interrupted mid-send (perhaps sent)"),
@@ -284,7 +284,7 @@ def list_notifications(
 )
 def retry_notification(
     notification_id: NotificationId,
-    user: ApiUser,
+    user: CoursesWriter,
     request: Request,
     force: Annotated[
         bool, Query(description="Send a row whose earlier send was interrupted (it may have arrived)")
@@ -300,7 +300,7 @@ def retry_notification(
     responses=_responses(403),
     summary="Courses whose app database and Prefect state disagree (admins)",
 )
-def operations(user: ApiAdmin) -> recovery.Diagnosis:
+def operations(user: AdminReader) -> recovery.Diagnosis:
     return recovery.diagnose()
 
 
@@ -314,7 +314,7 @@ class ResumeOut(BaseModel):
     responses=_responses(403, 404, 409, 503),
     summary="Repair whatever keeps a course from going on (admins; audited)",
 )
-def resume_course(course_id: CourseId, user: ApiAdmin) -> ResumeOut:
+def resume_course(course_id: CourseId, user: AdminCoursesWriter) -> ResumeOut:
     return ResumeOut(repairs=recovery.resume_course(course_id, actor=user.username))
 
 
@@ -328,6 +328,7 @@ def resume_course(course_id: CourseId, user: ApiAdmin) -> ResumeOut:
     summary="A programme version as BPMN 2.0 XML with its diagram (Camunda Modeler, bpmn.io)",
 )
 def programme_bpmn(
+    reader: Reader,
     key: Annotated[str, Path(min_length=1, max_length=100)],
     version: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> Response:
@@ -358,5 +359,5 @@ class DiagramOut(BaseModel):
     responses=_responses(404),
     summary="The course's state on its programme's BPMN diagram",
 )
-def course_diagram(course_id: CourseId) -> DiagramOut:
+def course_diagram(course_id: CourseId, reader: Reader) -> DiagramOut:
     return DiagramOut(**bpmn.diagram_state(course_id))

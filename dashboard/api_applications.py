@@ -10,15 +10,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from dashboard.deps import api_user
+from dashboard.deps import ApplicationsWriter, Reader, api_user
 from models.tables import AccessKind, AccessVia, ApplicationStatus
 from services import access_log, applications
-from services.accounts import CurrentUser
 
 MAX_ID = 2**31 - 1
 ApplicationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 router = APIRouter(prefix="/api", tags=["ansøgninger"], dependencies=[Depends(api_user)])
-ApiUser = Annotated[CurrentUser, Depends(api_user)]
 
 
 class RoundOut(BaseModel):
@@ -111,12 +109,13 @@ def _out(row: applications.ApplicationRow) -> ApplicationOut:
 
 
 @router.get("/rounds", response_model=list[RoundOut], summary="Application rounds")
-def api_rounds() -> list[RoundOut]:
+def api_rounds(reader: Reader) -> list[RoundOut]:
     return [RoundOut(**vars(r)) for r in applications.list_rounds()]
 
 
 @router.get("/applications", response_model=list[ApplicationOut], summary="Applications, ranked per round")
 def api_applications(
+    reader: Reader,
     round_key: Annotated[str | None, Query(alias="round")] = None,
     status: ApplicationStatus | None = None,
     programme: str | None = None,
@@ -152,17 +151,19 @@ def _detail(application_id: int) -> ApplicationDetailOut:
 
 @router.get("/applications/{application_id}", response_model=ApplicationDetailOut, summary="One application")
 def api_application(
-    application_id: ApplicationId, user: ApiUser, background: BackgroundTasks
+    application_id: ApplicationId, reader: Reader, background: BackgroundTasks
 ) -> ApplicationDetailOut:
     detail = _detail(application_id)
     background.add_task(
-        access_log.record_read, AccessKind.APPLICATION, application_id, user.username, AccessVia.API
+        access_log.record_read, AccessKind.APPLICATION, application_id, reader.username, AccessVia.API
     )
     return detail
 
 
 @router.post("/applications/{application_id}/decision", response_model=ApplicationDetailOut, summary="Decide")
-def api_decide(application_id: ApplicationId, body: DecisionIn, user: ApiUser) -> ApplicationDetailOut:
+def api_decide(
+    application_id: ApplicationId, body: DecisionIn, user: ApplicationsWriter
+) -> ApplicationDetailOut:
     applications.decide(
         application_id,
         body.decision,
@@ -176,14 +177,14 @@ def api_decide(application_id: ApplicationId, body: DecisionIn, user: ApiUser) -
 
 
 @router.post("/applications/{application_id}/scores", response_model=ApplicationDetailOut, summary="Score")
-def api_score(application_id: ApplicationId, body: ScoreIn, user: ApiUser) -> ApplicationDetailOut:
+def api_score(application_id: ApplicationId, body: ScoreIn, user: ApplicationsWriter) -> ApplicationDetailOut:
     scores = {k: (v, body.notes.get(k, "")) for k, v in body.scores.items()}
     applications.score(application_id, user.display_name, scores, actor=user.username)
     return _detail(application_id)
 
 
 @router.get("/capacity", response_model=list[CapacityOut], summary="Slots per period per programme")
-def api_capacity() -> list[CapacityOut]:
+def api_capacity(reader: Reader) -> list[CapacityOut]:
     return [
         CapacityOut(
             programme=r.programme,

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from dashboard.deps import api_user
+from dashboard.deps import Reader, api_user
 from services import kpi
 
 router = APIRouter(prefix="/api", tags=["nøgletal"], dependencies=[Depends(api_user)])
@@ -22,10 +22,14 @@ To = Annotated[date | None, Query(alias="to", description="Last day of the perio
 
 
 @router.get("/kpi", response_model=kpi.KpiReport, summary="The Nøgletal page's numbers")
-def kpi_report(programme: Programme = None, start: From = None, end: To = None) -> kpi.KpiReport:
+def kpi_report(
+    reader: Reader, programme: Programme = None, start: From = None, end: To = None
+) -> kpi.KpiReport:
     return kpi.cached_report(programme, kpi.period_from(start, end))
 
 
 @router.get("/kpi/courses", response_model=list[kpi.CourseRow], summary="One row per course in the period")
-def kpi_courses(programme: Programme = None, start: From = None, end: To = None) -> list[kpi.CourseRow]:
+def kpi_courses(
+    reader: Reader, programme: Programme = None, start: From = None, end: To = None
+) -> list[kpi.CourseRow]:
     return kpi.course_rows(programme, kpi.period_from(start, end))

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from dashboard.deps import api_user
+from dashboard.deps import Reader, api_user
 from models.tables import NetworkMeetingStatus
 from services import network
 
@@ -24,6 +24,7 @@ class MeetingLists(BaseModel):
 
 @router.get("/members", response_model=list[network.MemberRow], summary="The network's active members")
 def network_members(
+    reader: Reader,
     kommune: Annotated[int | None, Query(ge=101, le=999, description="Only this municipality (code)")] = None,
 ) -> list[network.MemberRow]:
     return network.list_members(kommune)
@@ -31,6 +32,7 @@ def network_members(
 
 @router.get("/meetings", response_model=MeetingLists, summary="The network's meetings, upcoming and past")
 def network_meetings(
+    reader: Reader,
     status: Annotated[
         NetworkMeetingStatus | None, Query(description="Only planned or only cancelled")
     ] = None,

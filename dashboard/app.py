@@ -28,6 +28,7 @@ from dashboard import api, api_applications, api_kpi, api_network
 from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired, LoginThrottled
 from dashboard.pages import (
     accounts,
+    api_tokens,
     applications,
     auth,
     courses,
@@ -174,7 +175,8 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiUnauthorized)
     async def unauthorized(request: Request, exc: ApiUnauthorized) -> Response:
-        return problem(401, exc.message, headers={"WWW-Authenticate": 'Basic realm="forloeb"'})
+        challenge = 'Basic realm="forloeb", Bearer realm="forloeb"'  # a password or an API token
+        return problem(401, exc.message, headers={"WWW-Authenticate": challenge})
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
@@ -234,8 +236,10 @@ def create_app() -> FastAPI:
         title="Forløb: rådgivningsforløb for kommuner",
         version="1.0",
         description=(
-            "JSON API for courses, tasks and notifications. Authenticate with HTTP Basic "
-            "(dashboard username/password) or the dashboard session cookie plus `X-CSRF-Token`. "
+            "JSON API for courses, tasks and notifications. Scripts and BI tools authenticate with "
+            "a personal API token (`Authorization: Bearer flb_...`, scoped; `forloeb token create` "
+            "or the page API-nøgler); HTTP Basic (dashboard username/password) and the dashboard "
+            "session cookie plus `X-CSRF-Token` also work. "
             "Errors are `application/problem+json`; `detail` is Danish."
         ),
         openapi_url="/api/openapi.json",
@@ -260,6 +264,7 @@ def create_app() -> FastAPI:
         notifications,
         municipalities,
         accounts,
+        api_tokens,
         operations,
         privacy,
     ):

@@ -1,4 +1,9 @@
-"""Who is asking: session logins for pages, session or HTTP Basic for the API, CSRF checks.
+"""Who is asking: session logins for pages; session, HTTP Basic or an API token for the API; CSRF.
+
+API tokens (`Authorization: Bearer flb_...`, `services.api_tokens`) work on the JSON API only, each
+endpoint declaring the scope it needs (`Security(api_user, scopes=[...])`, which also puts the scheme
+and scope in the OpenAPI document). A token on a route that declares no scope is refused (fail
+closed). A session or HTTP Basic login has every scope (the person's own rights).
 
 A page handler that takes a posted form declares `form: CheckedForm`: the body is read here on the
 event loop (reading it is async) and its CSRF token checked, so the handler itself is a plain
@@ -13,7 +18,9 @@ import hmac
 import time
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer, SecurityScopes
 from starlette.datastructures import FormData
 
 from core.links import secret_key
@@ -21,6 +28,15 @@ from core.settings import get_settings
 from dashboard.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
 from dashboard.throttle import Locked, LoginThrottle
 from services.accounts import CurrentUser, authenticate, load_user
+from services.api_tokens import (
+    APPLICATIONS_WRITE,
+    COURSES_WRITE,
+    READ,
+    SCOPES,
+    TASKS_WRITE,
+    TokenPrincipal,
+    authenticate_token,
+)
 
 SESSION_USER = "uid"
 SESSION_STAMP = "pw"
@@ -162,36 +178,132 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def api_user(request: Request) -> CurrentUser:
-    """Session cookie (writes then need the X-CSRF-Token header) or HTTP Basic (throttled as the
-    login form is: 429 with Retry-After while locked out)."""
-    credentials = _basic_credentials(request)
-    if credentials is not None:
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiToken",
+    bearerFormat="flb_…",
+    description="A personal API token (`forloeb token create`, or the page API-nøgler): "
+    "`Authorization: Bearer flb_...`. Each operation lists the scope it needs: "
+    + "; ".join(f"`{scope}`: {text}" for scope, text in SCOPES.items())
+    + ". The way for scripts and BI tools.",
+)
+
+
+class _DeclaredBasic(HTTPBasic):
+    """Declares HTTP Basic in the OpenAPI document; the header itself is read by `api_user` (a
+    malformed one is a plain 401 like a wrong password)."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+basic_scheme = _DeclaredBasic(
+    auto_error=False,
+    scheme_name="basic",
+    description="Dashboard username and password (argon2-checked, cached a minute). Every scope "
+    "of the person. The browser session cookie plus `X-CSRF-Token` for writes also works.",
+)
+_route_scopes_cache: dict[int, frozenset[str]] = {}
+
+
+def _route_scopes(request: Request) -> frozenset[str]:
+    """The scopes the matched route declares anywhere in its dependencies (`Security(scopes=...)`)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return frozenset()
+    cached = _route_scopes_cache.get(id(route))
+    if cached is None:
+        found: set[str] = set()
+        pending = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            found.update(getattr(dependant, "own_oauth_scopes", None) or [])
+            pending.extend(dependant.dependencies)
+        cached = _route_scopes_cache[id(route)] = frozenset(found)
+    return cached
+
+
+def _bearer_user(request: Request, token: str) -> CurrentUser:
+    principal = authenticate_token(token)
+    if principal is None:
+        raise ApiUnauthorized(
+            "API-nøglen er ukendt, udløbet eller tilbagekaldt. / Invalid, expired or revoked token."
+        )
+    request.state.api_token = principal
+    return principal.user
+
+
+def _authenticated(request: Request) -> CurrentUser:
+    """Session cookie (writes then need the X-CSRF-Token header), an API token, or HTTP Basic
+    (throttled as the login form is: 429 with Retry-After while locked out). Once per request."""
+    known = getattr(request.state, "api_user", None)
+    if isinstance(known, CurrentUser):
+        return known
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        user = _bearer_user(request, value.strip())
+    elif (credentials := _basic_credentials(request)) is not None:
         throttle, address = login_throttle(request), client_address(request)
         locked = throttle.locked(credentials[0], address)
         if locked is not None:
             raise LoginThrottled(locked)
-        user = _basic_user(*credentials)
-        if user is None:
+        found = _basic_user(*credentials)
+        if found is None:
             throttle.failed(credentials[0], address)
             raise ApiUnauthorized("Forkert brugernavn eller adgangskode. / Wrong username or password.")
         throttle.succeeded(credentials[0])
-        return user
-    user = session_user(request)
-    if user is None:
-        raise ApiUnauthorized("Log ind først. / Authentication required.")
-    if request.method not in SAFE_METHODS and not csrf_valid(
-        request.session, request.headers.get(CSRF_HEADER)
-    ):
-        raise CsrfFailed
+        user = found
+    else:
+        session = session_user(request)
+        if session is None:
+            raise ApiUnauthorized("Log ind først. / Authentication required.")
+        if request.method not in SAFE_METHODS and not csrf_valid(
+            request.session, request.headers.get(CSRF_HEADER)
+        ):
+            raise CsrfFailed
+        user = session
+    request.state.api_user = user
     return user
 
 
-def api_admin(request: Request) -> CurrentUser:
-    user = api_user(request)
+def api_user(
+    request: Request,
+    security_scopes: SecurityScopes,
+    _token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    _basic: Annotated[None, Depends(basic_scheme)],
+) -> CurrentUser:
+    """The person the API request acts for. With a token: only if the token holds every scope the
+    route declares (403 naming the missing ones; a route declaring none refuses tokens)."""
+    user = _authenticated(request)
+    principal: TokenPrincipal | None = getattr(request.state, "api_token", None)
+    if principal is not None:
+        required = set(security_scopes.scopes) | _route_scopes(request)
+        if not required:
+            raise Forbidden(
+                "Denne del af API'et kan ikke bruges med en API-nøgle. / Not available to tokens."
+            )
+        missing = sorted(required - principal.scopes)
+        if missing:
+            raise Forbidden(
+                f"API-nøglen mangler scope: {', '.join(missing)}. / Token lacks scope {', '.join(missing)}."
+            )
+    return user
+
+
+def api_admin(user: Annotated[CurrentUser, Depends(api_user)]) -> CurrentUser:
     if not user.is_admin:
         raise Forbidden(ADMINS_ONLY)
     return user
+
+
+Reader = Annotated[CurrentUser, Security(api_user, scopes=[READ])]
+TasksWriter = Annotated[CurrentUser, Security(api_user, scopes=[TASKS_WRITE])]
+CoursesWriter = Annotated[CurrentUser, Security(api_user, scopes=[COURSES_WRITE])]
+ApplicationsWriter = Annotated[CurrentUser, Security(api_user, scopes=[APPLICATIONS_WRITE])]
+AdminReader = Annotated[CurrentUser, Security(api_admin, scopes=[READ])]
+AdminCoursesWriter = Annotated[CurrentUser, Security(api_admin, scopes=[COURSES_WRITE])]
+"""An API endpoint's caller with the scope it needs (one of these on every endpoint under /api)."""
 
 
 def check_csrf(request: Request, form: FormData) -> None:

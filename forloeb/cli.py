@@ -20,6 +20,7 @@ from forloeb import (
     operations_commands,
     privacy_commands,
     programme_commands,
+    token_commands,
 )
 
 app = typer.Typer(
@@ -42,10 +43,11 @@ app.command("rounds")(application_commands.rounds)
 app.command("applications")(application_commands.list_applications)
 app.command("decide")(application_commands.decide)
 app.add_typer(application_commands.application_app, name="application")
+app.add_typer(network_commands.network_app, name="network")
+app.add_typer(token_commands.token_app, name="token")
 app.command("purge")(privacy_commands.purge)
 app.command("erase-contact")(privacy_commands.erase_contact)
 app.command("access-log")(privacy_commands.access_log_command)
-app.add_typer(network_commands.network_app, name="network")
 
 
 def main() -> None:

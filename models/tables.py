@@ -617,3 +617,35 @@ class AccessLog(SQLModel, table=True):
 
 
 Index("ix_accesslog_kind_object", AccessLog.__table__.c.kind, AccessLog.__table__.c.object_id)  # type: ignore[attr-defined]
+
+
+# --- API tokens (issue 14) --------------------------------------------------------------------
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal access token for scripts and BI tools (`services.api_tokens`): the owner's rights
+    narrowed to `scopes`. Only the SHA-256 of the secret is stored; the secret is shown once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    token_hash: str = Field(max_length=64, unique=True)
+    """Hex SHA-256 of the whole token: the secret is 256 random bits, so no slow hash is needed."""
+    prefix: str = Field(max_length=16)
+    """The token's first characters (`flb_` and 8 more): not secret, to recognise it in a list."""
+    created_at: datetime = _ts(nullable=False, default=now)
+    created_by: str
+    expires_at: datetime | None = _ts(nullable=True)
+    last_used_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)
+    revoked_by: str | None = None
+
+
+class TaskLinkRevocation(SQLModel, table=True):
+    """A consultant revoked the links to one task (`services.task_links`): every link to it signed
+    before `revoked_at` is refused; a link issued afterwards (a new one, a reminder's) works."""
+
+    task_id: int = Field(foreign_key="humantask.id", primary_key=True)
+    revoked_at: datetime = _ts(nullable=False, default=now)
+    revoked_by: str

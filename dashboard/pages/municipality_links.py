@@ -15,7 +15,7 @@ from dashboard.pages.task_form import TaskFormPage, complete_from_form, show_tas
 from dashboard.templating import render
 from models.tables import AccessKind, AccessVia, HumanTask, TaskStatus
 from services import access_log, read_model
-from services.task_links import answered_by_link, record_link_opened
+from services.task_links import answered_by_link, link_revoked, record_link_opened
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,6 +51,14 @@ def _resolve_link(request: Request, token: str) -> tuple[HumanTask, Any, Any] | 
     if task.course_id != link.course_id or not answered_by_link(course, task.assignee_role):
         return _link_error(
             request, "Linket er ugyldigt", "Linket passer ikke til en opgave for kommunen.", 403
+        )
+    if link_revoked(link):
+        return _link_error(
+            request,
+            "Linket er trukket tilbage",
+            "Jeres konsulent i Socialstyrelsen har trukket dette link tilbage, så det kan ikke længere "
+            "bruges. Intet er ændret. Kontakt konsulenten, hvis I skal have et nyt link.",
+            410,
         )
     if task.status == TaskStatus.COMPLETED:
         return _link_error(

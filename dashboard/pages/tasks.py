@@ -11,7 +11,7 @@ from dashboard.pages.task_form import TaskFormPage, complete_from_form, show_tas
 from dashboard.templating import render
 from models.tables import Course, Municipality
 from services import evaluation, read_model
-from services.task_links import issue_task_link
+from services.task_links import issue_task_link, links_revoked_at, revoke_task_links
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,6 +64,7 @@ def _task_page(task_id: int, course: Course, kommune: Municipality, link: str | 
             "kommune": kommune,
             "link": link,
             "by_link": _by_link(task_id, course),
+            "links_revoked_at": links_revoked_at(task_id),
             "evaluation": _evaluation(task_id, course),
         },
     )
@@ -90,3 +91,10 @@ def make_link(request: Request, task_id: Id, user: User, form: CheckedForm) -> R
     task, course, kommune = read_model.task_with_course(task_id)
     link = str(request.url_for("municipality_task", token=token))
     return show_task_form(request, task, _task_page(task_id, course, kommune, link))
+
+
+@router.post("/opgaver/{task_id}/kommunelink/tilbagekald")
+def revoke_links(request: Request, task_id: Id, user: User, form: CheckedForm) -> Response:
+    """Every link to this task issued until now stops working (audited); a new one can be made."""
+    revoke_task_links(task_id, actor=user.username)
+    return redirect(f"/opgaver/{task_id}?tilbagekaldt=1")

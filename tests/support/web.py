@@ -44,6 +44,32 @@ def logged_in(
     return c
 
 
+def new_course(
+    municipality_code: int,
+    consultant: str,
+    *,
+    programme: str = "minoritetsetniske",
+    version: int = 1,
+    start: date | None = None,
+) -> int:
+    """An active course without stages begun (the flow's first step done)."""
+    with session_scope() as session:
+        course = Course(
+            municipality_code=municipality_code,
+            programme=programme,
+            programme_version=version,
+            consultant=consultant,
+            start_date=start or today(),
+            status=CourseStatus.STARTING,
+        )
+        session.add(course)
+        session.flush()
+        assert course.id is not None
+        course_id = course.id
+    flow_steps.activate_course(course_id, None)
+    return course_id
+
+
 def seed_course(
     municipality_code: int,
     consultant: str = "Konsulent K",
@@ -54,20 +80,7 @@ def seed_course(
     start: date | None = None,
 ) -> int:
     """An active course in its (stages_done + 1)th stage, laid out as the flow would."""
-    with session_scope() as session:
-        course = Course(
-            municipality_code=municipality_code,
-            programme="minoritetsetniske",
-            programme_version=1,
-            consultant=consultant,
-            start_date=start or today() - timedelta(days=40),
-            status=CourseStatus.STARTING,
-        )
-        session.add(course)
-        session.flush()
-        assert course.id is not None
-        course_id = course.id
-    flow_steps.activate_course(course_id, None)
+    course_id = new_course(municipality_code, consultant, start=start or today() - timedelta(days=40))
     keys = ["behovsafklaring", "samarbejdsaftale", "arbejdsgruppe", "dataindsamling", "sagsanalyse"]
     for key in keys[:stages_done]:
         flow_steps.begin_stage(course_id, key)
@@ -122,3 +135,57 @@ def open_tasks(course_id: int) -> list[HumanTask]:
                 select(HumanTask).where(HumanTask.course_id == course_id, HumanTask.status == TaskStatus.OPEN)
             )
         )
+
+
+def seed_two_track_course(municipality_code: int, consultant: str = "Konsulent K") -> int:
+    """An active course on the two-track programme (inddragelse v1) with one open task for the
+    municipality (main track) and one for Børns Vilkår (the partner's competence track), both
+    answered by link, as the flow lays them out."""
+    course_id = new_course(
+        municipality_code, consultant, programme="inddragelse", start=today() - timedelta(days=120)
+    )
+    due = today() + timedelta(days=14)
+    _add_task(
+        course_id,
+        "udvikling",
+        "udviklingsaktiviteter",
+        "udviklingsaktiviteter",
+        "Registrér udviklingsaktiviteter",
+        "kommune",
+        due,
+    )
+    _add_task(
+        course_id,
+        "kompetence-opstart",
+        "kompetenceplan",
+        "kompetenceplan",
+        "Registrér plan for kompetenceforløbet",
+        "boerns-vilkaar",
+        due,
+    )
+    return course_id
+
+
+def application_form(**overrides: str) -> dict[str, str]:
+    """The public application form (/ansoeg/overgreb) filled in for Kolding: staff contacts only."""
+    data = {
+        "kommune": "621",  # Kolding
+        "motivation": "Vi vil styrke opsporingen.",
+        "udfordringer": "Beredskabet er ikke kendt.",
+        "forventninger": "Et opdateret beredskab.",
+        "forankring": "Direktionen følger forløbet.",
+        "fokus": "Beredskab",
+        "foretrukken_start": (today() + timedelta(days=40)).isoformat(),
+        "kontakt_0_navn": "Fiktiv Leder",
+        "kontakt_0_rolle": "Børnechef",
+        "kontakt_0_email": "leder@kommune.example",
+        "ingen_tidligere_bistand": "on",
+        "underretninger": "120",
+        "foranstaltninger": "30",
+        "underskriver_navn": "Fiktiv Direktør",
+        "underskriver_titel": "Direktør",
+        "underskrevet_dato": today().isoformat(),
+        "direktoerbeslutning": "on",
+    }
+    data.update(overrides)
+    return data
