@@ -40,6 +40,14 @@
     box.style.height = Math.min(Math.max(height, 260), 720) + 'px';
     canvas.resized();
     canvas.zoom('fit-viewport');
+    // One image with a name and a text alternative for screen readers (WCAG 1.1.1); the bpmn.io
+    // link bpmn-js adds beside it stays a link of its own (no focusable element inside an image).
+    const svg = box.querySelector('.djs-container > svg');
+    if (svg) {
+      svg.setAttribute('role', 'img');
+      svg.setAttribute('aria-label', box.dataset.label);
+      svg.setAttribute('aria-describedby', 'bpmn-tekst');
+    }
     box.dataset.ready = '1';
   }
 
