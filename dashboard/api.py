@@ -11,6 +11,17 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from core import settings
+from core.errors import Conflict
+from dashboard.api_schema import (
+    COMMON,
+    WRITE,
+    AnswerIn,
+    ConsultantName,
+    IsoDate,
+    ProgrammeKey,
+    check_answer_types,
+    problems,
+)
 from dashboard.deps import AdminCoursesWriter, AdminReader, CoursesWriter, Reader, TasksWriter, api_user
 from models.tables import AccessKind, AccessVia, CourseStatus, HumanTask
 from services import access_log, bpmn, courses, outbox_admin, programmes, read_model, recovery
@@ -23,23 +34,11 @@ NotificationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
-class ProblemDetail(BaseModel):
-    type: str = "about:blank"
-    title: str = Field(description="Short English title, e.g. 'Not Found'.")
-    status: int
-    detail: str = Field(description="Danish message meant for a person.")
-    errors: list[str] = Field(default_factory=list, description="One line per problem (validation).")
-
-
-def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ProblemDetail, "content": {"application/problem+json": {}}} for code in codes}
-
-
 router = APIRouter(
     prefix="/api",
     tags=["api"],
     dependencies=[Depends(api_user)],
-    responses=_responses(401, 422),
+    responses=COMMON,
 )
 
 
@@ -110,15 +109,16 @@ class CourseDetailOut(BaseModel):
 
 class StartCourseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    municipality: str = Field(min_length=1, max_length=100, description="Kommunens navn eller kode.")
-    programme: str = Field(min_length=1, max_length=100)
-    consultant: str = Field(min_length=1, max_length=200)
-    start_date: date | None = None
-
-
-class CompleteTaskIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    answer: dict[str, Any] = Field(description="The form's fields, as in the task's form model.")
+    municipality: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"\S",
+        description="Kommunens kode, navn eller en del af navnet, der kun passer på én kommune "
+        "(flere: 422 med kandidaterne; ingen: 404).",
+    )
+    programme: ProgrammeKey
+    consultant: ConsultantName
+    start_date: IsoDate | None = Field(None, description="Default: today.")
 
 
 class TaskPage(BaseModel):
@@ -139,10 +139,10 @@ def _task_out(task: HumanTask) -> TaskOut:
     return TaskOut.model_validate(task, from_attributes=True)
 
 
-@router.get("/courses", response_model=CourseList, summary="List and filter courses")
+@router.get("/courses", response_model=CourseList, responses=problems(422), summary="List and filter courses")
 def list_courses(
     reader: Reader,
-    programme: str | None = None,
+    programme: ProgrammeKey | None = None,
     consultant: str | None = None,
     region: str | None = None,
     stage: str | None = None,
@@ -190,7 +190,7 @@ def _detail(course_id: int) -> CourseDetailOut:
 @router.get(
     "/courses/{course_id}",
     response_model=CourseDetailOut,
-    responses=_responses(404),
+    responses=problems(404, 422),
     summary="A course with its stages, tasks and meetings",
 )
 def get_course(course_id: CourseId, reader: Reader, background: BackgroundTasks) -> CourseDetailOut:
@@ -203,7 +203,7 @@ def get_course(course_id: CourseId, reader: Reader, background: BackgroundTasks)
     "/courses",
     response_model=CourseDetailOut,
     status_code=201,
-    responses=_responses(404, 409, 503),
+    responses={**WRITE, **problems(404, 409, 503)},
     summary="Start a course (creates its Prefect flow run)",
 )
 def start_course(body: StartCourseIn, user: CoursesWriter) -> CourseDetailOut:
@@ -214,7 +214,12 @@ def start_course(body: StartCourseIn, user: CoursesWriter) -> CourseDetailOut:
     return _detail(course.id)
 
 
-@router.get("/tasks", response_model=TaskPage, summary="List tasks (open ones by default), overdue first")
+@router.get(
+    "/tasks",
+    response_model=TaskPage,
+    responses=problems(422),
+    summary="List tasks (open ones by default), overdue first",
+)
 def list_tasks(
     reader: Reader,
     consultant: str | None = None,
@@ -237,14 +242,14 @@ def list_tasks(
     return TaskPage(items=[_task_out(r.task) for r in rows], total=total)
 
 
-@router.get("/tasks/{task_id}", response_model=TaskOut, responses=_responses(404), summary="One task")
+@router.get("/tasks/{task_id}", response_model=TaskOut, responses=problems(404, 422), summary="One task")
 def get_task(task_id: TaskId, reader: Reader) -> TaskOut:
     return _task_out(read_model.get_task(task_id))
 
 
 @router.get(
     "/tasks/{task_id}/form-schema",
-    responses=_responses(404),
+    responses=problems(404, 422),
     summary="JSON schema of the task's form (what `answer` must look like)",
 )
 def task_form_schema(task_id: TaskId, reader: Reader) -> dict[str, Any]:
@@ -254,15 +259,23 @@ def task_form_schema(task_id: TaskId, reader: Reader) -> dict[str, Any]:
 @router.post(
     "/tasks/{task_id}/complete",
     response_model=TaskOut,
-    responses=_responses(404, 409, 503),
+    responses={**WRITE, **problems(404, 409, 503)},
     summary="Complete a task: validate, store the answer and resume the course",
+    description="The body names the task's form (`form`, the task's `kind`) and holds its answer: "
+    "one schema per form. Another form than the task's is a conflict (409).",
 )
-def complete_task(task_id: TaskId, body: CompleteTaskIn, user: TasksWriter) -> TaskOut:
+def complete_task(task_id: TaskId, body: AnswerIn, user: TasksWriter) -> TaskOut:
+    kind = read_model.get_task(task_id).kind
+    if body.form != kind:
+        raise Conflict(f"Opgave {task_id} udfyldes med formularen '{kind}', ikke '{body.form}'.")
+    check_answer_types(kind, body.answer)
     task = courses.complete_task(task_id, body.answer, actor=user.username)
     return _task_out(task)
 
 
-@router.get("/notifications", response_model=NotificationList, summary="Notifications outbox")
+@router.get(
+    "/notifications", response_model=NotificationList, responses=problems(422), summary="Notifications outbox"
+)
 def list_notifications(
     reader: Reader,
     status: Annotated[
@@ -279,7 +292,7 @@ def list_notifications(
 
 @router.post(
     "/notifications/{notification_id}/retry",
-    responses=_responses(404, 409, 502),
+    responses=problems(404, 409, 422, 502),
     summary="Send a failed notification again (502 if it fails again; 409 if sent or perhaps sent)",
 )
 def retry_notification(
@@ -297,7 +310,7 @@ def retry_notification(
 @router.get(
     "/operations",
     response_model=recovery.Diagnosis,
-    responses=_responses(403),
+    responses=problems(503),
     summary="Courses whose app database and Prefect state disagree (admins)",
 )
 def operations(user: AdminReader) -> recovery.Diagnosis:
@@ -311,7 +324,7 @@ class ResumeOut(BaseModel):
 @router.post(
     "/courses/{course_id}/resume",
     response_model=ResumeOut,
-    responses=_responses(403, 404, 409, 503),
+    responses=problems(404, 409, 422, 503),
     summary="Repair whatever keeps a course from going on (admins; audited)",
 )
 def resume_course(course_id: CourseId, user: AdminCoursesWriter) -> ResumeOut:
@@ -324,12 +337,12 @@ def resume_course(course_id: CourseId, user: AdminCoursesWriter) -> ResumeOut:
 @router.get(
     "/programmes/{key}/{version}/bpmn",
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}}}, **_responses(404)},
+    responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}, **problems(404, 422)},
     summary="A programme version as BPMN 2.0 XML with its diagram (Camunda Modeler, bpmn.io)",
 )
 def programme_bpmn(
     reader: Reader,
-    key: Annotated[str, Path(min_length=1, max_length=100)],
+    key: Annotated[ProgrammeKey, Path()],
     version: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> Response:
     programme = programmes.get_version(key, version)
@@ -356,7 +369,7 @@ class DiagramOut(BaseModel):
 @router.get(
     "/courses/{course_id}/diagram",
     response_model=DiagramOut,
-    responses=_responses(404),
+    responses=problems(404, 422),
     summary="The course's state on its programme's BPMN diagram",
 )
 def course_diagram(course_id: CourseId, reader: Reader) -> DiagramOut:

@@ -8,15 +8,16 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
+from dashboard.api_schema import COMMON, NO_CPR, WRITE, IsoDate, JsonInt, ProgrammeKey, problems
 from dashboard.deps import ApplicationsWriter, Reader, api_user
 from models.tables import AccessKind, AccessVia, ApplicationStatus
 from services import access_log, applications
 
 MAX_ID = 2**31 - 1
 ApplicationId = Annotated[int, Path(ge=1, le=MAX_ID)]
-router = APIRouter(prefix="/api", tags=["ansøgninger"], dependencies=[Depends(api_user)])
+router = APIRouter(prefix="/api", tags=["ansøgninger"], dependencies=[Depends(api_user)], responses=COMMON)
 
 
 class RoundOut(BaseModel):
@@ -75,19 +76,58 @@ class ApplicationDetailOut(BaseModel):
     flow_run_id: str | None
 
 
-class DecisionIn(BaseModel):
-    decision: Literal["accept", "defer", "reject"]
-    start_date: date | None = None
-    slot: str | None = Field(None, description="defer: a period such as 2027-H1 or 2027")
-    reason: Literal["minimum", "udenfor", "ledelse"] | None = None
-    consultant: str = ""
+DecisionConsultant = Annotated[
+    str,
+    StringConstraints(max_length=200, pattern=r"^$|\S"),
+    Field(description="The consultant who gets the course; empty: you. " + NO_CPR),
+]
+StartDate = Annotated[
+    IsoDate | None, Field(description="Not before today (422 otherwise). Default: see the decision.")
+]
+
+
+class AcceptIn(BaseModel):
+    """Accept: the course starts on `start_date` (default: the preferred start, or today)."""
+
+    decision: Literal["accept"]
+    start_date: StartDate = None
+    consultant: DecisionConsultant = ""
+
+
+class DeferIn(BaseModel):
+    """Defer to a later slot (default: the first period with room)."""
+
+    decision: Literal["defer"]
+    slot: Annotated[
+        str | None,
+        Field(
+            pattern=r"^\s*[1-9][0-9]{3}(-[Hh][12])?\s*$",
+            description="A period of the programme's kind: 2027-H1 (half-years) or 2027 (years); "
+            "another kind, or a period before today, is refused (422).",
+        ),
+    ] = None
+    start_date: StartDate = None
+    consultant: DecisionConsultant = ""
+
+
+class RejectIn(BaseModel):
+    """Reject, with one of the seeds' reasons."""
+
+    decision: Literal["reject"]
+    reason: Literal["minimum", "udenfor", "ledelse"]
+
+
+DecisionIn = Annotated[AcceptIn | DeferIn | RejectIn, Field(discriminator="decision")]
+Criterion = Literal["motivation", "udfordring", "moenstre", "ledelse"]
 
 
 class ScoreIn(BaseModel):
-    scores: dict[str, int] = Field(
-        description="criterion -> 1..5 (motivation, udfordring, moenstre, ledelse)"
+    scores: dict[Criterion, Annotated[int, Field(ge=1, le=5), JsonInt]] = Field(
+        min_length=1, description="criterion -> 1..5 (at least one)"
     )
-    notes: dict[str, str] = Field(default_factory=dict)
+    notes: dict[Criterion, Annotated[str, Field(max_length=2000)]] = Field(
+        default_factory=dict, description="criterion -> a note. " + NO_CPR
+    )
 
 
 class CapacityOut(BaseModel):
@@ -113,12 +153,17 @@ def api_rounds(reader: Reader) -> list[RoundOut]:
     return [RoundOut(**vars(r)) for r in applications.list_rounds()]
 
 
-@router.get("/applications", response_model=list[ApplicationOut], summary="Applications, ranked per round")
+@router.get(
+    "/applications",
+    response_model=list[ApplicationOut],
+    responses=problems(422),
+    summary="Applications, ranked per round",
+)
 def api_applications(
     reader: Reader,
     round_key: Annotated[str | None, Query(alias="round")] = None,
     status: ApplicationStatus | None = None,
-    programme: str | None = None,
+    programme: ProgrammeKey | None = None,
 ) -> list[ApplicationOut]:
     rows = applications.list_applications(
         round_key=round_key, status=status.value if status else None, programme=programme
@@ -149,7 +194,12 @@ def _detail(application_id: int) -> ApplicationDetailOut:
     )
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationDetailOut, summary="One application")
+@router.get(
+    "/applications/{application_id}",
+    response_model=ApplicationDetailOut,
+    responses=problems(404, 422),
+    summary="One application",
+)
 def api_application(
     application_id: ApplicationId, reader: Reader, background: BackgroundTasks
 ) -> ApplicationDetailOut:
@@ -160,7 +210,12 @@ def api_application(
     return detail
 
 
-@router.post("/applications/{application_id}/decision", response_model=ApplicationDetailOut, summary="Decide")
+@router.post(
+    "/applications/{application_id}/decision",
+    response_model=ApplicationDetailOut,
+    responses={**WRITE, **problems(404, 409)},
+    summary="Decide",
+)
 def api_decide(
     application_id: ApplicationId, body: DecisionIn, user: ApplicationsWriter
 ) -> ApplicationDetailOut:
@@ -168,17 +223,22 @@ def api_decide(
         application_id,
         body.decision,
         actor=user.username,
-        consultant=body.consultant or user.display_name,
-        start_date=body.start_date,
-        slot=body.slot,
-        reason=body.reason,
+        consultant=getattr(body, "consultant", "") or user.display_name,
+        start_date=getattr(body, "start_date", None),
+        slot=getattr(body, "slot", None),
+        reason=getattr(body, "reason", None),
     )
     return _detail(application_id)
 
 
-@router.post("/applications/{application_id}/scores", response_model=ApplicationDetailOut, summary="Score")
+@router.post(
+    "/applications/{application_id}/scores",
+    response_model=ApplicationDetailOut,
+    responses={**WRITE, **problems(404, 409)},
+    summary="Score",
+)
 def api_score(application_id: ApplicationId, body: ScoreIn, user: ApplicationsWriter) -> ApplicationDetailOut:
-    scores = {k: (v, body.notes.get(k, "")) for k, v in body.scores.items()}
+    scores: dict[str, tuple[int, str]] = {k: (v, body.notes.get(k, "")) for k, v in body.scores.items()}
     applications.score(application_id, user.display_name, scores, actor=user.username)
     return _detail(application_id)
 

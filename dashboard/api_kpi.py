@@ -5,20 +5,36 @@ one row per course in the period, the same `services.kpi` functions as the page 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from dashboard.api_schema import COMMON, IsoDate, ProgrammeKey, problems
 from dashboard.deps import Reader, api_user
 from services import kpi
 
-router = APIRouter(prefix="/api", tags=["nøgletal"], dependencies=[Depends(api_user)])
-Programme = Annotated[str | None, Query(description="Programme key; missing: every programme")]
+router = APIRouter(
+    prefix="/api", tags=["nøgletal"], dependencies=[Depends(api_user)], responses=COMMON | problems(422)
+)
+Programme = Annotated[ProgrammeKey | None, Query(description="Programme key; missing: every programme")]
+YEARS_1900_2200 = {"pattern": "^(19[0-9]{2}|2[01][0-9]{2}|2200)-"}
+"""`services.kpi.period_from` refuses other years."""
 From = Annotated[
-    date | None, Query(alias="from", description="First day of the period (default: 12 months back)")
+    IsoDate | None,
+    Query(
+        alias="from",
+        description="First day of the period (default: 12 months back); not after `to` (422)",
+        json_schema_extra=YEARS_1900_2200,
+    ),
 ]
-To = Annotated[date | None, Query(alias="to", description="Last day of the period (default: today)")]
+To = Annotated[
+    IsoDate | None,
+    Query(
+        alias="to",
+        description="Last day of the period (default: today); not before `from` (422)",
+        json_schema_extra=YEARS_1900_2200,
+    ),
+]
 
 
 @router.get("/kpi", response_model=kpi.KpiReport, summary="The Nøgletal page's numbers")

@@ -8,11 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from dashboard.api_schema import COMMON
 from dashboard.deps import Reader, api_user
 from models.tables import NetworkMeetingStatus
 from services import network
 
-router = APIRouter(prefix="/api/network", tags=["netværk"], dependencies=[Depends(api_user)])
+router = APIRouter(
+    prefix="/api/network", tags=["netværk"], dependencies=[Depends(api_user)], responses=COMMON
+)
 
 
 class MeetingLists(BaseModel):

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import ForloebError, validation_messages
 from core.links import secret_key
-from dashboard import api, api_applications, api_kpi, api_network
+from dashboard import api, api_applications, api_kpi, api_network, api_schema
 from dashboard.deps import ApiUnauthorized, CsrfFailed, Forbidden, LoginRequired, LoginThrottled
 from dashboard.pages import (
     accounts,
@@ -207,6 +207,8 @@ def _install_handlers(app: FastAPI) -> None:
             detail = "Siden findes ikke. / Not found." if exc.status_code == 404 else str(exc.detail)
             if exc.status_code == 405:
                 detail = "Metoden er ikke tilladt her. / Method not allowed."
+            elif exc.status_code == 400:  # FastAPI: a JSON body that cannot be decoded
+                detail = f"{api_schema.DESCRIPTIONS[400]} / {exc.detail}"
             return problem(exc.status_code, detail, headers=headers)
         if exc.status_code == 404:
             return _error_page(request, 404, "Siden findes ikke", "Der er ingen side på denne adresse.")
@@ -271,6 +273,7 @@ def create_app() -> FastAPI:
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _install_handlers(app)
+    api_schema.install(app)  # the exact OpenAPI document
 
     @app.middleware("http")
     async def timing_and_headers(

@@ -17,18 +17,28 @@ CPR_MESSAGE = (
     "brug en anonym sagsreference som 'sag-07'."
 )
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Patterns are checked on the stripped text; written with optional whitespace around them and
+# `\S` for "not blank", the JSON schema (the API's OpenAPI document) says exactly what is accepted.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=r"\S")]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+]
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"),
 ]
 MeetingLink = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 HTTPS_URL = re.compile(r"^https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$")
+HTTPS_URL_SCHEMA: dict[str, Any] = {"pattern": r"^\s*https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?\s*$"}
+"""`HTTPS_URL` for the JSON schema (the validator below gives the Danish message)."""
 CaseReference = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-zÆØÅæøå]{1,10}-?[0-9]{1,4}$"),
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^\s*[A-Za-zÆØÅæøå]{1,10}-?[0-9]{1,4}\s*$"
+    ),
 ]
+MUST_BE_TRUE: dict[str, Any] = {"const": True}
+"""JSON schema of a checkbox a validator below requires ticked."""
 
 
 class Form(BaseModel):
@@ -75,8 +85,23 @@ class Arbejdsgruppemedlem(Form):
     email: Email | None = Field(None, title="E-mail")
 
 
+def _has_member(role: str) -> dict[str, Any]:
+    return {
+        "properties": {
+            "medlemmer": {"contains": {"properties": {"rolle": {"const": role}}, "required": ["rolle"]}}
+        }
+    }
+
+
 class ArbejdsgruppeForm(Form):
-    medlemmer: list[Arbejdsgruppemedlem] = Field(min_length=1, title="Medlemmer")
+    model_config = ConfigDict(
+        json_schema_extra={"allOf": [_has_member(r) for r in ("faglig_leder", "myndighed", "almenomraade")]}
+    )
+    medlemmer: list[Arbejdsgruppemedlem] = Field(
+        min_length=1,
+        title="Medlemmer",
+        description="The faglig leder, and at least one from myndighed and one from almenområdet.",
+    )
 
     @model_validator(mode="after")
     def _composition(self) -> ArbejdsgruppeForm:
@@ -94,10 +119,16 @@ class ArbejdsgruppeForm(Form):
 
 
 class DataindsamlingForm(Form):
-    spoergeskema_udsendt: bool = Field(title="Spørgeskema sendt til medarbejderne")
-    spoergeskema_modtaget: bool = Field(title="Besvarelser af spørgeskemaet modtaget")
-    strategipapirer_modtaget: bool = Field(title="Strategipapirer modtaget")
-    procedurer_modtaget: bool = Field(title="Procedurer og arbejdsgange modtaget")
+    spoergeskema_udsendt: bool = Field(
+        title="Spørgeskema sendt til medarbejderne", json_schema_extra=MUST_BE_TRUE
+    )
+    spoergeskema_modtaget: bool = Field(
+        title="Besvarelser af spørgeskemaet modtaget", json_schema_extra=MUST_BE_TRUE
+    )
+    strategipapirer_modtaget: bool = Field(title="Strategipapirer modtaget", json_schema_extra=MUST_BE_TRUE)
+    procedurer_modtaget: bool = Field(
+        title="Procedurer og arbejdsgange modtaget", json_schema_extra=MUST_BE_TRUE
+    )
     bemaerkninger: str = Field("", max_length=4000, title="Bemærkninger")
 
     @model_validator(mode="after")
@@ -116,9 +147,13 @@ class DataindsamlingForm(Form):
 
 class SagsanalyseForm(Form):
     sagsreferencer: list[CaseReference] = Field(
-        min_length=3, max_length=6, title="Anonyme sagsreferencer (3-6, fx 'sag-07')"
+        min_length=3,
+        max_length=6,
+        title="Anonyme sagsreferencer (3-6, fx 'sag-07')",
+        description="Each once (capitals do not count: 'Sag-7' and 'sag-7' are the same).",
+        json_schema_extra={"uniqueItems": True},
     )
-    minianalyse_gennemfoert: bool = Field(title="Minianalysen er gennemført")
+    minianalyse_gennemfoert: bool = Field(title="Minianalysen er gennemført", json_schema_extra=MUST_BE_TRUE)
 
     @field_validator("sagsreferencer")
     @classmethod
@@ -141,10 +176,23 @@ class MoedeplanForm(Form):
     """A meeting's time and place. A virtual meeting carries its link (into the invitation and the
     .ics); a physical one may carry one too (a hybrid meeting)."""
 
-    tidspunkt: datetime = Field(title="Tidspunkt (dansk tid)")
+    model_config = ConfigDict(
+        json_schema_extra={  # a virtual meeting needs its link
+            "anyOf": [
+                {"properties": {"moedeform": {"const": "fysisk"}}},
+                {"properties": {"link": {"type": "string"}}, "required": ["link"]},
+            ]
+        }
+    )
+    tidspunkt: datetime = Field(
+        title="Tidspunkt (dansk tid)",
+        description="On a Danish working day (not a weekend or public holiday; 422 otherwise).",
+    )
     sted: ShortText = Field(title="Sted eller link")
     moedeform: Moedeform = Field("fysisk", title="Mødeform (fysisk eller virtuelt)")
-    link: MeetingLink | None = Field(None, title="Mødelink (https, kræves ved virtuelt møde)")
+    link: MeetingLink | None = Field(
+        None, title="Mødelink (https, kræves ved virtuelt møde)", json_schema_extra=HTTPS_URL_SCHEMA
+    )
 
     @field_validator("tidspunkt")
     @classmethod
@@ -249,6 +297,14 @@ class UdviklingsplanForm(Form):
 
 
 class RaadgivningsmoedeForm(Form):
+    model_config = ConfigDict(
+        json_schema_extra={  # at least one area took part
+            "anyOf": [
+                {"properties": {area: {"const": True}}, "required": [area]}
+                for area in ("deltog_myndighed", "deltog_udfoerer", "deltog_almenomraade")
+            ]
+        }
+    )
     afholdt_dato: date = Field(title="Dato mødet blev holdt")
     deltog_myndighed: bool = Field(False, title="Myndighedsområdet deltog")
     deltog_udfoerer: bool = Field(False, title="Udførerområdet deltog")
@@ -308,6 +364,15 @@ class SupervisionPlanForm(MoedeplanForm):
 class KompetenceaktivitetAfholdtForm(Form):
     """A training day or a supervision held: counts of participants only, no names."""
 
+    model_config = ConfigDict(
+        json_schema_extra={  # someone took part
+            "anyOf": [
+                {"properties": {"antal_medarbejdere": {"minimum": 1}}},
+                {"properties": {"antal_ledere": {"minimum": 1}}},
+            ]
+        }
+    )
+
     afholdt_dato: date = Field(title="Dato aktiviteten blev holdt")
     antal_medarbejdere: int = Field(ge=0, le=300, title="Antal deltagende medarbejdere")
     antal_ledere: int = Field(ge=0, le=50, title="Antal deltagende faglige ledere")
@@ -356,9 +421,13 @@ class BeredskabForm(Form):
     """The updated statutory beredskab: updated, known by staff and leaders, used systematically."""
 
     opdateret_dato: date = Field(title="Dato det opdaterede beredskab blev godkendt")
-    opdateret: bool = Field(title="Beredskabet er opdateret")
-    kendt_af_medarbejdere: bool = Field(title="Beredskabet er gjort kendt blandt medarbejderne")
-    kendt_af_ledere: bool = Field(title="Beredskabet er gjort kendt blandt lederne")
+    opdateret: bool = Field(title="Beredskabet er opdateret", json_schema_extra=MUST_BE_TRUE)
+    kendt_af_medarbejdere: bool = Field(
+        title="Beredskabet er gjort kendt blandt medarbejderne", json_schema_extra=MUST_BE_TRUE
+    )
+    kendt_af_ledere: bool = Field(
+        title="Beredskabet er gjort kendt blandt lederne", json_schema_extra=MUST_BE_TRUE
+    )
     formidling: Text = Field(title="Sådan er beredskabet gjort kendt")
     systematisk_brug: Text = Field(
         title="Sådan bruges beredskabet systematisk ved bekymring, mistanke eller viden om overgreb"

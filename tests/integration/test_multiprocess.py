@@ -379,7 +379,8 @@ class Api:
 
     def complete(self, task: dict[str, Any]) -> None:
         response = self.next().post(
-            f"/api/tasks/{task['id']}/complete", json={"answer": sample_answer(task["kind"], ANSWERS_FROM)}
+            f"/api/tasks/{task['id']}/complete",
+            json={"form": task["kind"], "answer": sample_answer(task["kind"], ANSWERS_FROM)},
         )
         assert response.status_code == 200, response.text
 

@@ -40,7 +40,10 @@ def test_start_drive_and_complete_through_the_api(api) -> None:  # type: ignore[
     (task,) = [t for t in detail["tasks"] if t["status"] == "open"]
     assert task["kind"] == "behovsafklaring"
 
-    bad = api.post(f"/api/tasks/{task['id']}/complete", json={"answer": {"formoede_dato": "i morgen"}})
+    bad = api.post(
+        f"/api/tasks/{task['id']}/complete",
+        json={"form": "behovsafklaring", "answer": {"formoede_dato": "i morgen"}},
+    )
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
     problem = bad.json()
@@ -49,10 +52,16 @@ def test_start_drive_and_complete_through_the_api(api) -> None:  # type: ignore[
     assert any(e.startswith("formoede_dato:") for e in problem["errors"])
     assert api.get(f"/api/tasks/{task['id']}").json()["status"] == "open"
 
-    done = api.post(f"/api/tasks/{task['id']}/complete", json={"answer": answer_for("behovsafklaring")})
+    other_form = api.post(
+        f"/api/tasks/{task['id']}/complete",
+        json={"form": "moede-afholdt", "answer": {"afholdt_dato": "2026-01-05"}},
+    )
+    assert other_form.status_code == 409 and "'behovsafklaring'" in other_form.json()["detail"]
+    body = {"form": "behovsafklaring", "answer": answer_for("behovsafklaring")}
+    done = api.post(f"/api/tasks/{task['id']}/complete", json=body)
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed" and done.json()["completed_by"] == "kk"
-    again = api.post(f"/api/tasks/{task['id']}/complete", json={"answer": answer_for("behovsafklaring")})
+    again = api.post(f"/api/tasks/{task['id']}/complete", json=body)
     assert again.status_code == 409 and "allerede udført" in again.json()["detail"]
 
     run_until_wait(course["flow_run_id"])
@@ -80,13 +89,17 @@ def test_list_filter_and_not_found(api) -> None:  # type: ignore[no-untyped-def]
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.json()["detail"] == "Forløb 424242 findes ikke."
-    assert api.post("/api/tasks/424242/complete", json={"answer": {}}).status_code == 404
+    assert (
+        api.post("/api/tasks/424242/complete", json={"form": "evaluering", "answer": {}}).status_code == 404
+    )
     bad_query = api.get("/api/courses", params={"page_size": 0})
     assert bad_query.status_code == 422 and bad_query.json()["errors"]
     unknown_programme = api.post(
         "/api/courses", json={"municipality": "Aarhus", "programme": "ukendt", "consultant": "K"}
     )
-    assert unknown_programme.status_code == 422 and "Ukendt program" in unknown_programme.json()["detail"]
+    assert unknown_programme.status_code == 422 and "Ukendt program" in str(
+        unknown_programme.json()["errors"]
+    )
 
 
 def test_notifications_api_lists_and_retries_only_failed(api, smtp) -> None:  # type: ignore[no-untyped-def]

@@ -35,7 +35,8 @@ def test_api_with_session_cookie_needs_csrf_header_for_writes() -> None:
     assert c.get("/api/courses").status_code == 200
     assert c.post("/api/tasks/1/complete", json={"answer": {}}).status_code == 403
     token = csrf_from(c.get("/oversigt").text)
-    response = c.post("/api/tasks/1/complete", json={"answer": {}}, headers={"X-CSRF-Token": token})
+    body = {"form": "behovsafklaring", "answer": {}}
+    response = c.post("/api/tasks/1/complete", json=body, headers={"X-CSRF-Token": token})
     assert response.status_code == 404
 
 
