@@ -48,7 +48,7 @@ def meetings(as_json: AsJson = False) -> None:
             }
         )
         return
-    for title, rows in (("Kommende møder", upcoming), ("Afholdte møder", past)):
+    for title, rows, held in (("Kommende møder", upcoming, False), ("Afholdte møder", past, True)):
         table = Table("Nr.", "Møde", "Tidspunkt", "Sted", "Status", "Sendt", "Ikke sendt", title=title)
         for row in rows:
             table.add_row(
@@ -56,7 +56,7 @@ def meetings(as_json: AsJson = False) -> None:
                 row.title,
                 format_local(row.starts_at),
                 row.location or "Aftales nærmere",
-                label(row.status),
+                label("held" if held and row.status == "planned" else row.status),
                 str(row.sent),
                 str(row.failed or ""),
             )
