@@ -5,7 +5,8 @@ A token acts as its owner (a consultant or an admin) narrowed to its scopes, on 
 (never on the HTML pages). It is 256 random bits; only its SHA-256 is stored (a slow password hash
 buys nothing for a random secret and would cost argon2's ~50 ms on every request), with a short
 non-secret prefix to recognise it in a list. The secret is shown once, when it is created. Creating
-and revoking are audited (name and prefix, never the secret). `last_used_at` is written at most once
+and revoking are audited (name and prefix, never the secret); `core.redact` masks any token that
+reaches a log line down to that prefix. `last_used_at` is written at most once
 a minute per token, so a busy script costs one indexed read per request, not a write.
 
 A token stops working when it is revoked, when it expires, or when its owner is deactivated.
@@ -14,7 +15,6 @@ A token stops working when it is revoked, when it expires, or when its owner is 
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,8 +29,6 @@ from services.accounts import CurrentUser, load_user
 from services.audit import audit
 
 TOKEN_PREFIX = "flb_"
-TOKEN_PATTERN = re.compile(r"flb_[A-Za-z0-9_-]{20,}")
-"""What a token looks like: for masking it wherever text might carry one."""
 PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
 LAST_USED_EVERY = timedelta(minutes=1)
 MAX_EXPIRES_DAYS = 3650
@@ -62,11 +60,6 @@ class TokenPrincipal:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def mask_tokens(text: str) -> str:
-    """`text` with every token's secret part replaced by its prefix and '…' (logs, error messages)."""
-    return TOKEN_PATTERN.sub(lambda m: m.group(0)[:PREFIX_LENGTH] + "…", text)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
