@@ -207,7 +207,9 @@ _route_scopes_cache: dict[int, frozenset[str]] = {}
 
 
 def _route_scopes(request: Request) -> frozenset[str]:
-    """The scopes the matched route declares anywhere in its dependencies (`Security(scopes=...)`)."""
+    """The scopes the matched route declares anywhere in its dependencies (`Security(scopes=...)`).
+    Reads FastAPI's `Dependant.own_oauth_scopes`: should a FastAPI upgrade rename it, this finds no
+    scope and every token is refused (fail closed; tests/web/test_api_tokens.py notices)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return frozenset()
