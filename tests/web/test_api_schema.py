@@ -32,6 +32,7 @@ from core.db import session_scope
 from core.errors import AmbiguousMunicipality, ForloebError
 from core.settings import get_settings
 from core.workdays import next_working_day
+from dashboard.api_schema import LINKS
 from dashboard.app import create_app
 from services import applications
 from services.municipalities import find_municipality
@@ -54,6 +55,7 @@ CHECKS = {
 }
 """Checks that must have run at least once (the others run when their situation arises)."""
 MAX_SECONDS = 45
+LINK_NAMES = [name for links in LINKS.values() for name, _, _ in links]
 MEETING_FORMS = {"moedeplan", "traeningsdag-plan", "supervision-plan"}
 
 
@@ -150,8 +152,11 @@ def test_openapi_document_tells_the_truth(monkeypatch: pytest.MonkeyPatch) -> No
     phases: dict[str, set[str]] = {}
     statuses: list[int] = []
     errors: list[str] = []
+    transitions = 0
     for event in from_schema(schema).execute():
-        if isinstance(event, events.PhaseFinished):
+        if isinstance(event, events.PhaseStarted) and event.payload is not None:
+            transitions = max(transitions, event.payload.transitions_total)
+        elif isinstance(event, events.PhaseFinished):
             # Fuzzing and stateful take turns until the time is up (the last turn may be skipped).
             phases.setdefault(event.phase.name.value, set()).add(event.status.value)
         elif isinstance(event, events.NonFatalError | events.FatalError):
@@ -165,9 +170,10 @@ def test_openapi_document_tells_the_truth(monkeypatch: pytest.MonkeyPatch) -> No
                     if node.failure_info is not None:
                         failures.append(_describe(event.phase.value, node, recorder, case_id))
     elapsed = time.monotonic() - started
-    print(f"schemathesis: {elapsed:.1f} s, {len(statuses)} requests, phases {phases}")
+    print(f"schemathesis: {elapsed:.1f} s, {len(statuses)} requests, {transitions} transitions, {phases}")
     assert not errors, errors
     assert failures == [], "\n".join(failures)
+    assert transitions >= len(LINK_NAMES), transitions  # the document's links, at least
     for phase in ("coverage", "fuzzing", "stateful"):  # the stateful phase followed the links
         assert "success" in phases.get(phase, set()) and "failure" not in phases[phase], phases
     assert ran >= CHECKS, CHECKS - ran
