@@ -304,7 +304,9 @@ class Driver:
             with self._lock:
                 self.in_flight_api += 1
             try:
-                response = self.http.post(f"/api/tasks/{done.task_id}/complete", json={"answer": done.answer})
+                response = self.http.post(
+                    f"/api/tasks/{done.task_id}/complete", json={"form": done.kind, "answer": done.answer}
+                )
             except httpx.HTTPError as exc:
                 return f"api: {type(exc).__name__}"
             finally:
