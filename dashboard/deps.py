@@ -203,7 +203,6 @@ basic_scheme = _DeclaredBasic(
     description="Dashboard username and password (argon2-checked, cached a minute). Every scope "
     "of the person. The browser session cookie plus `X-CSRF-Token` for writes also works.",
 )
-_route_scopes_cache: dict[int, frozenset[str]] = {}
 
 
 def _route_scopes(request: Request) -> frozenset[str]:
@@ -213,7 +212,7 @@ def _route_scopes(request: Request) -> frozenset[str]:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return frozenset()
-    cached = _route_scopes_cache.get(id(route))
+    cached: frozenset[str] | None = getattr(route, "_forloeb_scopes", None)  # kept on the route itself
     if cached is None:
         found: set[str] = set()
         pending = [route.dependant]
@@ -221,7 +220,8 @@ def _route_scopes(request: Request) -> frozenset[str]:
             dependant = pending.pop()
             found.update(getattr(dependant, "own_oauth_scopes", None) or [])
             pending.extend(dependant.dependencies)
-        cached = _route_scopes_cache[id(route)] = frozenset(found)
+        cached = frozenset(found)
+        route._forloeb_scopes = cached  # type: ignore[attr-defined]
     return cached
 
 
