@@ -10,12 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from core.cpr import CPR_MESSAGE as CPR_MESSAGE  # re-exported: the services' messages
 from core.cpr import any_contains_cpr
-
-CPR_MESSAGE = (
-    "Teksten ser ud til at indeholde et CPR-nummer. CPR-numre må ikke registreres i forløbet; "
-    "brug en anonym sagsreference som 'sag-07'."
-)
 
 # Patterns are checked on the stripped text; written with optional whitespace around them and
 # `\S` for "not blank", the JSON schema (the API's OpenAPI document) says exactly what is accepted.
@@ -186,7 +182,8 @@ class MoedeplanForm(Form):
     )
     tidspunkt: datetime = Field(
         title="Tidspunkt (dansk tid)",
-        description="On a Danish working day (not a weekend or public holiday; 422 otherwise).",
+        description="Danish time: 2026-03-03T10:00 (no offset), or with an offset. On a Danish "
+        "working day (not a weekend or public holiday; 422 otherwise).",
     )
     sted: ShortText = Field(title="Sted eller link")
     moedeform: Moedeform = Field("fysisk", title="Mødeform (fysisk eller virtuelt)")

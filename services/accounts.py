@@ -14,6 +14,7 @@ from pwdlib import PasswordHash
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from core.cpr import mask_cpr, refuse_cpr
 from core.db import session_scope
 from core.errors import Conflict, InvalidInput, NotFound
 from core.labels import label
@@ -174,6 +175,7 @@ def create_user(username: str, display_name: str, role: UserRole, password: str,
         raise InvalidInput("Brugernavnet må kun indeholde bogstaver, tal, punktum, bindestreg og understreg.")
     if not display_name:
         raise InvalidInput("Angiv et visningsnavn (det navn, der står som konsulent på forløbene).")
+    refuse_cpr(username, display_name)
     check_password_policy(password, username)
     user = User(
         username=username, display_name=display_name, role=role, password_hash=hash_password(password)
@@ -246,7 +248,7 @@ def record_login(username: str, *, success: bool) -> None:
     with session_scope() as session:
         audit(
             session,
-            actor=username[:100] or "?",
+            actor=mask_cpr(username[:100]) or "?",  # typed by anyone: a CPR number is not kept
             action="logget ind" if success else "mislykket login",
             course_id=None,
         )

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import col, select
 
 from core.clock import now
+from core.cpr import refuse_cpr
 from core.db import session_scope
 from core.errors import InvalidInput, NotFound
 from models.tables import ApiToken, User
@@ -87,6 +88,7 @@ def create_token(
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("Giv nøglen et navn (højst 100 tegn), fx 'Power BI' eller 'rykker-script'.")
+    refuse_cpr(name)
     chosen = check_scopes(scopes)
     if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRES_DAYS:
         raise InvalidInput(f"Udløb skal være mellem 1 og {MAX_EXPIRES_DAYS} dage.")

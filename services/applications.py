@@ -21,11 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.clock import COPENHAGEN, as_utc, now, today
-from core.cpr import any_contains_cpr
+from core.cpr import refuse_cpr
 from core.db import session_scope
 from core.errors import (
     Conflict,
-    CprNumberFound,
     ForloebError,
     InvalidInput,
     NotFound,
@@ -34,7 +33,6 @@ from core.errors import (
 from core.labels import label
 from core.settings import get_settings
 from models.application_form import ApplicationForm
-from models.forms import CPR_MESSAGE
 from models.programmes import IntakeDef, ProgrammeDef, latest_version, programme_keys
 from models.tables import (
     OPEN_APPLICATION_STATUSES,
@@ -214,8 +212,7 @@ def validate_form(
     definition: ProgrammeDef, settings: IntakeDef, data: dict[str, Any], day: date
 ) -> dict[str, Any]:
     """The answers as JSON-ready data, or `InvalidInput` with every problem (never the input)."""
-    if any_contains_cpr(data):
-        raise CprNumberFound(CPR_MESSAGE)
+    refuse_cpr(data)
     try:
         form = ApplicationForm.model_validate(data)
     except ValidationError as exc:
@@ -389,6 +386,7 @@ def _add_document_row(
 
 
 def _audit(session: Session, application_id: int, actor: str, action: str, detail: str = "") -> None:
+    refuse_cpr(actor)  # `--as` on the CLI is free text
     session.add(
         AuditEvent(
             course_id=None,
@@ -424,8 +422,7 @@ def register_intro_talk(
     programme_intake(programme)
     if held_on > today():
         raise InvalidInput("Datoen for drøftelsen kan ikke ligge i fremtiden.")
-    if any_contains_cpr(note):
-        raise CprNumberFound(CPR_MESSAGE)
+    refuse_cpr(note)
     with session_scope() as session:
         kommune = find_municipality(session, municipality)
         talk = IntroTalk(
@@ -761,8 +758,7 @@ def score(application_id: int, consultant: str, scores: dict[str, tuple[int, str
         problems.append("angiv point for mindst ét kriterium")
     if problems:
         raise InvalidInput("Vurderingen er ikke gyldig:\n- " + "\n- ".join(problems), details=problems)
-    if any_contains_cpr([n for _, n in scores.values()]):
-        raise CprNumberFound(CPR_MESSAGE)
+    refuse_cpr(consultant, [n for _, n in scores.values()])
     with session_scope() as session:
         application = _get(session, application_id, lock=True)
         if application.status not in (
@@ -807,6 +803,7 @@ def decide(
     need the minimum criteria and a free slot; refused otherwise, with what to do instead."""
     if decision not in ("accept", "defer", "reject"):
         raise InvalidInput(f"Ukendt afgørelse '{decision}'. Vælg accept, defer eller reject.")
+    refuse_cpr(consultant)
     with session_scope() as session:
         application = _get(session, application_id, lock=True)
         if application.status not in (
@@ -836,8 +833,6 @@ def decide(
                 )
             if not consultant.strip():
                 raise InvalidInput("Angiv konsulenten, der skal have forløbet.")
-            if any_contains_cpr(consultant):
-                raise CprNumberFound(CPR_MESSAGE)
             used = _used(session, application.programme)
             if decision == "accept":
                 start = start_date or max(application.preferred_start, today())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from core.cpr import refuse_cpr
 from models.tables import AuditEvent
 
 
@@ -17,7 +18,9 @@ def audit(
     detail: str = "",
     dedupe_key: str | None = None,
 ) -> None:
-    """Record an audit event; with `dedupe_key`, at most once."""
+    """Record an audit event; with `dedupe_key`, at most once. The actor may be typed by hand
+    (`--as` on the CLI): a CPR number there is refused like in any free text."""
+    refuse_cpr(actor)
     if dedupe_key is not None:
         exists = session.exec(select(AuditEvent.id).where(AuditEvent.dedupe_key == dedupe_key)).first()
         if exists is not None:

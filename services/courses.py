@@ -13,19 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.clock import format_local, now, today
-from core.cpr import any_contains_cpr
+from core.cpr import refuse_cpr
 from core.db import session_scope
 from core.errors import (
     AlreadyCompleted,
     Conflict,
-    CprNumberFound,
     ForloebError,
     InvalidInput,
     NotFound,
     validation_messages,
 )
 from core.labels import label
-from models.forms import CPR_MESSAGE, get_form
+from models.forms import get_form
 from models.programmes import latest_version, programme_keys
 from models.tables import ACTIVE_STATUSES, Course, CourseStatus, HumanTask, Municipality, TaskStatus
 from services.audit import audit
@@ -51,8 +50,7 @@ def start_course(
     consultant = consultant.strip()
     if not consultant:
         raise InvalidInput("Angiv konsulentens navn.")
-    if any_contains_cpr(consultant):
-        raise CprNumberFound(CPR_MESSAGE)
+    refuse_cpr(consultant)
     definition = latest_version(programme)
     start = start_date or today()
     with session_scope() as session:
@@ -115,8 +113,7 @@ def _refuse_second_active(session: Session, kommune: Municipality, programme: st
 
 def validate_answer(task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
     """The answer as JSON-ready data, or `InvalidInput` with every problem listed."""
-    if any_contains_cpr(data):
-        raise CprNumberFound(CPR_MESSAGE)
+    refuse_cpr(data)
     form = get_form(task.kind)
     try:
         return form.model_validate(data).model_dump(mode="json")
@@ -139,6 +136,7 @@ def complete_task(
 
     from services import prefect_gateway
 
+    refuse_cpr(data, actor)  # first: a CPR number is refused even when Prefect is down
     prefect_gateway.ensure_reachable()  # Prefect down: refuse before anything is stored
     with session_scope() as session:
         task = session.get(HumanTask, task_id, with_for_update=True)

@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from core.clock import today
-from core.cpr import contains_cpr
+from core.cpr import contains_cpr, refuse_cpr
 from core.db import session_scope
 from core.errors import AlreadyCompleted, Conflict, InvalidInput, NotFound
 from models.forms import CPR_MESSAGE
@@ -167,6 +167,7 @@ def close(task_id: int, *, actor: str, main_points: str = "") -> HumanTask:
     taking answers, and reminders stop), and the course goes on."""
     from services.courses import complete_task
 
+    refuse_cpr(main_points)
     with session_scope() as session:
         task = session.get(HumanTask, task_id)
         if task is None:

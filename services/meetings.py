@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from core import names
 from core.clock import as_utc, local_to_utc, now
+from core.cpr import refuse_cpr
 from core.db import session_scope
 from core.errors import Conflict, InvalidInput, NotFound
 from core.labels import label
@@ -98,6 +99,7 @@ def plan_meeting(course_id: int, kind: str, at: datetime, place: str, *, actor: 
     from notifications import compose
     from services import prefect_gateway
 
+    refuse_cpr(place)
     planned = check_meeting_time(at)
     prefect_gateway.ensure_reachable()
     with session_scope() as session:

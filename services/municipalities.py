@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from core.cpr import mask_cpr
 from core.db import session_scope
 from core.errors import AmbiguousMunicipality, NotFound
 from models.tables import Municipality
@@ -60,14 +61,14 @@ def find_municipality(session: Session, query: str) -> Municipality:
     if partial:
         names = ", ".join(sorted(f"{m.name} ({m.code})" for m in partial))
         raise AmbiguousMunicipality(
-            f"'{query}' passer på flere kommuner: {names}. Angiv navnet helt eller koden.",
+            f"'{mask_cpr(query)}' passer på flere kommuner: {names}. Angiv navnet helt eller koden.",
             details=[m.code for m in partial],
         )
     close = difflib.get_close_matches(key, [_fold(m.name) for m in everyone], n=3, cutoff=0.7)
     hint = ""
     if close:
         hint = " Mente du: " + ", ".join(m.name for m in everyone if _fold(m.name) in close) + "?"
-    raise NotFound(f"Kommunen '{query}' findes ikke.{hint}")
+    raise NotFound(f"Kommunen '{mask_cpr(query)}' findes ikke.{hint}")  # never echo a CPR number
 
 
 def bundled_csv() -> Path:

@@ -15,6 +15,11 @@ from core.cpr import any_contains_cpr, contains_cpr
         "Sagen om 311299-4321 blev lukket",
         "2902004234",  # 29 Feb 2000 exists (7th digit 4 with year 00 means 2000)
         "150540-0000",  # modulus-11 is not required since 2007
+        "01.01.00-1234",
+        "01-01-00-1234",
+        "010100 – 1234",
+        "Barn:010100\n1234.",
+        "ab010100.1234cd",
     ],
 )
 def test_finds_cpr_numbers(text: str) -> None:
@@ -35,6 +40,9 @@ def test_finds_cpr_numbers(text: str) -> None:
         "010100-12345",  # too many digits: not a CPR number
         "journalnr. 20261231123456",
         "2026-03-03 10:00",
+        "03.03.2026 kl. 10.00",
+        "01.01.2026 1234",  # a four-digit year: a date, not a CPR number
+        "01.01-00-1234",  # the date's two marks differ
     ],
 )
 def test_leaves_other_numbers_alone(text: str) -> None:

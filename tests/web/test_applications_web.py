@@ -13,32 +13,9 @@ from services import applications
 from tests.integration.test_applications import DOCS, answers, run_application
 from tests.support.pdf import MINUTES, SIGNED, pdf_with_text
 from tests.support.web import PASSWORD, client, csrf_from, logged_in
+from tests.support.web import application_form as _form
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
-
-
-def _form(**overrides: str) -> dict[str, str]:
-    data = {
-        "kommune": "621",  # Kolding
-        "motivation": "Vi vil styrke opsporingen.",
-        "udfordringer": "Beredskabet er ikke kendt.",
-        "forventninger": "Et opdateret beredskab.",
-        "forankring": "Direktionen følger forløbet.",
-        "fokus": "Beredskab",
-        "foretrukken_start": (today() + timedelta(days=40)).isoformat(),
-        "kontakt_0_navn": "Fiktiv Leder",
-        "kontakt_0_rolle": "Børnechef",
-        "kontakt_0_email": "leder@kommune.example",
-        "ingen_tidligere_bistand": "on",
-        "underretninger": "120",
-        "foranstaltninger": "30",
-        "underskriver_navn": "Fiktiv Direktør",
-        "underskriver_titel": "Direktør",
-        "underskrevet_dato": today().isoformat(),
-        "direktoerbeslutning": "on",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_public_form_uploads_link_and_consultant_decision() -> None:
