@@ -24,14 +24,23 @@ LINK_SALT = "forloeb-kommune-opgave"
 LINK_MAX_AGE_DAYS = 30
 
 
-def secret_key() -> str:
-    """`FORLOEB_SECRET_KEY`, else a random key kept in the data dir (so restarts keep links/sessions)."""
+def existing_secret_key() -> str | None:
+    """The secret key if there is one yet (`core.redact` masks it), without making one."""
     from_env = os.environ.get("FORLOEB_SECRET_KEY")
     if from_env:
         return from_env
     path = get_settings().data_dir / "dashboard-secret.txt"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
+    return None
+
+
+def secret_key() -> str:
+    """`FORLOEB_SECRET_KEY`, else a random key kept in the data dir (so restarts keep links/sessions)."""
+    existing = existing_secret_key()
+    if existing:
+        return existing
+    path = get_settings().data_dir / "dashboard-secret.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     path.write_text(key, encoding="utf-8")

@@ -52,7 +52,12 @@ class Settings(BaseSettings):
     # --- notifications ---
     smtp_url: str = "mailto://127.0.0.1:8025?from=forloeb@localhost"
     """Apprise mail URL without recipients (`mailto://` plain SMTP, `mailtos://` TLS). The default
-    is the dev mailbox `make run` starts (plain SMTP on 127.0.0.1:8025, no login)."""
+    is the dev mailbox `make run` starts (plain SMTP on 127.0.0.1:8025, no login). A server that is
+    not on this machine needs TLS: `mailtos://` (STARTTLS; `?mode=ssl` for SMTPS on 465)."""
+
+    smtp_allow_plain: bool = False
+    """Allow plain (unencrypted) SMTP to a server that is not on this machine. Off: the runner
+    refuses to start and every send is refused with a clear error, never sent in plain text."""
 
     notify_urls: list[str] = []
     """Extra Apprise URLs (e.g. a Teams/Slack webhook for the consultants' channel), as JSON."""

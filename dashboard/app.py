@@ -22,6 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import redact
 from core.errors import ForloebError, validation_messages
 from core.links import secret_key
 from dashboard import api, api_applications, api_kpi, api_network, api_schema
@@ -234,6 +235,11 @@ def _install_handlers(app: FastAPI) -> None:
 
 
 def create_app() -> FastAPI:
+    redact.install()  # no secret, link token, e-mail or CPR number in the dashboard's logs
+    from notifications.send import smtp_problem
+
+    if problem := smtp_problem():  # "Send igen" is refused with it too; the runner does not start
+        log.error("%s", problem)
     app = FastAPI(
         title="Forløb: rådgivningsforløb for kommuner",
         version="1.0",

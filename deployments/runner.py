@@ -676,6 +676,13 @@ def main() -> None:
     configure_prefect_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
+    from core import redact
+
+    redact.install()  # no secret, link token, e-mail or CPR number in the runner's and runs' logs
+    from notifications.send import smtp_problem
+
+    if problem := smtp_problem():  # the runner sends the mails: never in plain text to a remote host
+        raise SystemExit(problem)
     settings = RunnerSettings()
     from deployments import all_deployments
 

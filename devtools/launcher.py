@@ -120,8 +120,11 @@ class Stack:
         from core.errors import ForloebError
         from core.postgres import ensure_databases, prefect_database_url
         from models.schema import upgrade_to_head
+        from notifications.send import smtp_problem
         from services import municipalities
 
+        if problem := smtp_problem():  # before anything starts: the runner would refuse too
+            raise SystemExit(problem)
         prefect_db = prefect_database_url()
         try:
             for name in ensure_databases():

@@ -20,7 +20,7 @@ def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Som JSON")] = False,
     actor: Annotated[str, typer.Option("--as", help="Hvem retter (til loggen)")] = "cli",
 ) -> None:
-    """Find forløb, hvor app-databasen og Prefect er uenige, og forklar hvad der sker.
+    """Find forløb, hvor app-databasen og Prefect er uenige, og forklar hvad der sker; tjek mailopsætningen.
 
     Exit 0 når alt er i orden (eller rettet), 1 når der er noget, der kræver handling."""
     from services import recovery
@@ -30,6 +30,11 @@ def doctor(
         diagnosis = recovery.diagnose(course)
     except ForloebError as error:
         raise fail(error) from None
+    from notifications.send import smtp_problem
+
+    mail_problem = smtp_problem()
+    if mail_problem:
+        err_console.print(f"[bold red]Mail:[/] {mail_problem}", highlight=False)
     if as_json:
         console.print_json(diagnosis.model_dump_json())
     else:
@@ -49,6 +54,8 @@ def doctor(
                 )
             console.print(table)
     if not diagnosis.findings:
+        if mail_problem:
+            raise typer.Exit(1)
         return
     if not fix:
         err_console.print("Ret med 'forloeb doctor --fix' (eller vent: de automatiske rettes af runneren).")
@@ -61,7 +68,7 @@ def doctor(
         except ForloebError as error:
             unresolved += 1
             err_console.print(f"[red]Forløb {finding.course_id or '-'}:[/] {error.message}", highlight=False)
-    if unresolved:
+    if unresolved or mail_problem:
         raise typer.Exit(1)
 
 

@@ -27,8 +27,10 @@ def fail(error: ForloebError) -> typer.Exit:
 def ready() -> None:
     """The app database is at the code's schema revision (`models.schema`): two small queries when
     it is, a migration when it is behind, and a refusal (exit 7) when a newer forloeb migrated it."""
+    from core import redact
     from models.schema import upgrade_to_head
 
+    redact.install()  # no secret, e-mail or CPR number in what the command logs
     try:
         done = upgrade_to_head()
     except ForloebError as error:

@@ -34,6 +34,7 @@ from models.tables import (
 from services import applications, recovery
 from services.applications import Upload
 from tests.support.drive import run_until_wait
+from tests.support.logscan import scanned_logs
 from tests.support.pdf import MINUTES, SIGNED, pdf_with_text
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -88,7 +89,12 @@ def _count(model: Any) -> int:
         return int(session.exec(select(func.count()).select_from(model)).one())
 
 
-def test_from_application_to_a_course_that_starts_by_itself_once() -> None:
+def test_from_application_to_a_course_that_starts_by_itself_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    with scanned_logs(monkeypatch):  # every log line at DEBUG: no e-mail, CPR number or secret
+        _from_application_to_course()
+
+
+def _from_application_to_course() -> None:
     application = applications.submit("overgreb", "Kolding", answers(), DOCS)
     assert application.id is not None and application.flow_run_id is not None
     run_id = application.flow_run_id

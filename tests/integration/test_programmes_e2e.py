@@ -27,6 +27,7 @@ from models.tables import (
 )
 from services import courses, flow_steps, programmes, read_model, recovery
 from tests.support.drive import answer_for, open_tasks, run_until_wait, state_of
+from tests.support.logscan import scanned_logs
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -85,7 +86,14 @@ def _events(course_id: int) -> Counter[tuple[str, str]]:
         pytest.param("overgreb", "Aalborg", marks=pytest.mark.full_drive),
     ],
 )
-def test_each_programme_runs_end_to_end_on_its_newest_version(programme: str, municipality: str) -> None:
+def test_each_programme_runs_end_to_end_on_its_newest_version(
+    programme: str, municipality: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with scanned_logs(monkeypatch):  # every log line at DEBUG: no e-mail, CPR number or secret
+        _run_end_to_end(programme, municipality)
+
+
+def _run_end_to_end(programme: str, municipality: str) -> None:
     definition = definitions.latest_version(programme)
     course_id, run_id = _start(programme, municipality)
     answered: list[str] = []
