@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from core import settings
 from core.errors import Conflict
+from dashboard.access import api_reader
 from dashboard.api_schema import (
     COMMON,
     WRITE,
@@ -193,9 +194,12 @@ def _detail(course_id: int) -> CourseDetailOut:
     responses=problems(404, 422),
     summary="A course with its stages, tasks and meetings",
 )
-def get_course(course_id: CourseId, reader: Reader, background: BackgroundTasks) -> CourseDetailOut:
+def get_course(
+    course_id: CourseId, reader: Reader, request: Request, background: BackgroundTasks
+) -> CourseDetailOut:
     detail = _detail(course_id)
-    background.add_task(access_log.record_read, AccessKind.COURSE, course_id, reader.username, AccessVia.API)
+    actor = api_reader(request, reader)
+    background.add_task(access_log.record_read, AccessKind.COURSE, course_id, actor, AccessVia.API)
     return detail
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, StringConstraints
 
+from dashboard.access import api_reader
 from dashboard.api_schema import COMMON, NO_CPR, WRITE, IsoDate, JsonInt, ProgrammeKey, problems
 from dashboard.deps import ApplicationsWriter, Reader, api_user
 from models.tables import AccessKind, AccessVia, ApplicationStatus
@@ -201,12 +202,11 @@ def _detail(application_id: int) -> ApplicationDetailOut:
     summary="One application",
 )
 def api_application(
-    application_id: ApplicationId, reader: Reader, background: BackgroundTasks
+    application_id: ApplicationId, reader: Reader, request: Request, background: BackgroundTasks
 ) -> ApplicationDetailOut:
     detail = _detail(application_id)
-    background.add_task(
-        access_log.record_read, AccessKind.APPLICATION, application_id, reader.username, AccessVia.API
-    )
+    actor = api_reader(request, reader)
+    background.add_task(access_log.record_read, AccessKind.APPLICATION, application_id, actor, AccessVia.API)
     return detail
 
 

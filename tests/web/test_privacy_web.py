@@ -13,7 +13,7 @@ from core.db import session_scope
 from core.links import make_application_token, make_task_token
 from core.workdays import add_months
 from models.tables import AccessKind, AccessVia, Application, ApplicationDocument, UserRole
-from services import access_log
+from services import access_log, api_tokens
 from tests.support.privacy import finished_course, rejected_application
 from tests.support.web import client, csrf_from, logged_in, open_tasks, seed_course
 
@@ -49,6 +49,13 @@ def test_reads_of_courses_applications_and_documents_are_logged() -> None:
     link = kk.get(f"/a/{make_application_token(application_id, uid)}")
     assert link.status_code == 200
     assert kk.get("/forloeb/999999").status_code == 404  # nothing read: nothing logged
+    _row, secret = api_tokens.create_token(
+        owner="kk", name="BI", scopes=["read"], expires_days=None, actor="kk"
+    )
+    assert (
+        client().get(f"/api/courses/{course_id}", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 200
+    )
 
     town = "kommune: Odense (link)"
     assert reads() == [
@@ -58,6 +65,7 @@ def test_reads_of_courses_applications_and_documents_are_logged() -> None:
         ("kk", AccessKind.COURSE, course_id, AccessVia.API),
         ("kk", AccessKind.APPLICATION, application_id, AccessVia.API),
         (town, AccessKind.APPLICATION, application_id, AccessVia.LINK),
+        (f"kk (API-nøgle {_row.id})", AccessKind.COURSE, course_id, AccessVia.API),
     ]
 
 
