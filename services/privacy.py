@@ -447,6 +447,12 @@ class _Purge:
             )
         ):
             if not is_pseudonym(member.email):
+                # The network's own mails to them (welcome, invitations): no course, no application.
+                self._messages(
+                    (func.lower(Notification.recipient) == member.email.lower())
+                    & col(Notification.course_id).is_(None)
+                    & col(Notification.application_id).is_(None)
+                )
                 _forget_member(member)
                 self.session.add(member)
                 self.counts["network"] += 1

@@ -66,6 +66,16 @@ def world() -> dict[str, Any]:
                 note="Talte med Ansøger Person om forankring",
             )
         )
+        session.add(  # the network's welcome mail to the member who left
+            Notification(
+                purpose="netvaerk_tilmeldt",
+                recipient=MEMBER,
+                idempotency_key=f"netvaerk:1:mail:{MEMBER}",
+                subject="Velkommen",
+                body_text="Kære Netværk Person",
+                status=NotificationStatus.SENT,
+            )
+        )
         session.add(  # never sent: after the purge it is not sent either
             Notification(
                 course_id=old,
@@ -120,7 +130,7 @@ def test_dry_run_changes_nothing_and_lists_what_the_purge_does(world: dict[str, 
     assert (dry.courses, dry.applications, dry.counts) == (real.courses, real.applications, real.counts)
     assert real.courses == [world["old"]] and real.applications == [world["application"]]
     assert real.counts["contacts"] == 1 and real.counts["documents"] == 1 and real.counts["files"] == 1
-    assert real.counts["messages"] == 3 and real.counts["network"] == 1 and real.counts["intro_notes"] == 1
+    assert real.counts["messages"] == 4 and real.counts["network"] == 1 and real.counts["intro_notes"] == 1
     assert not uploads.path_for(world["sha"]).exists()
     # A second run finds nothing left to do.
     assert privacy.purge(day, dry_run=False).total == 0
@@ -203,6 +213,7 @@ def test_purge_takes_exactly_the_personal_fields_past_retention_and_nothing_befo
         assert summary is not None
         assert "kontaktpersoners navn og e-mail 1" in summary.detail and NAVN not in summary.detail
     assert tables_holding(LEDER) == [] and tables_holding(NAVN) == [] and tables_holding(APPLICANT) == []
+    assert tables_holding(MEMBER) == [] and tables_holding("Netværk Person") == []
     assert tables_holding(OTHER) == before_recent  # the other course's person is still there
     assert not uploads.path_for(world["sha"]).exists()
 
