@@ -4,12 +4,14 @@ problem+json, the links point at real operations. tests/web/test_api_schema.py r
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from core.errors import InvalidInput
 from dashboard.api_schema import api_operations, check_answer_types
+from models.examples import sample_answer
 from models.forms import FORMS
 from models.programmes import programme_keys
 from tests.support.web import PASSWORD, client, make_user
@@ -103,6 +105,12 @@ def test_an_answer_is_read_as_the_document_says() -> None:
     assert refused.value.details == ["afholdt_dato: har en forkert type (type)"]
     check_answer_types("moede-afholdt", {"afholdt_dato": "2026-01-05", "noter": ""})
     check_answer_types("moede-afholdt", {"afholdt_dato": "i morgen"})  # the service says why
+    # A meeting's time is Danish time: without an offset too, as the pages and the examples send it.
+    for kind in FORMS:
+        check_answer_types(kind, sample_answer(kind, date(2026, 1, 5)))
+    check_answer_types("moedeplan", {"tidspunkt": "2026-01-06T10:00:00+01:00", "sted": "Rådhuset"})
+    with pytest.raises(InvalidInput):
+        check_answer_types("moedeplan", {"tidspunkt": 1767690000, "sted": "Rådhuset"})
 
 
 def test_unreadable_body_and_unknown_programme_are_danish_problems() -> None:
