@@ -1,12 +1,11 @@
 """Mail to an SMTP server that is not on this machine goes only over TLS (issue 14): the setting is
 refused when the runner starts, by `forloeb doctor` and at every send, unless
 FORLOEB_SMTP_ALLOW_PLAIN says plain SMTP is meant; the loopback (the tests' server, `make run`'s
-mailbox) stays allowed."""
+mailbox) stays allowed. `forloeb doctor`: tests/integration/test_doctor_mail.py."""
 
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
 from core.settings import get_settings
 from notifications.send import SendError, send_message, smtp_problem
@@ -72,12 +71,3 @@ def test_the_send_path_refuses_instead_of_sending_in_plain_text(monkeypatch: pyt
     monkeypatch.setenv("FORLOEB_SMTP_ALLOW_PLAIN", "1")
     get_settings.cache_clear()
     assert smtp_problem() is None
-
-
-def test_doctor_reports_the_mail_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from forloeb.cli import app
-
-    monkeypatch.setenv("FORLOEB_SMTP_URL", REMOTE_PLAIN)
-    get_settings.cache_clear()
-    result = CliRunner().invoke(app, ["doctor"])
-    assert result.exit_code == 1 and "uden kryptering" in result.output and "pw-123456" not in result.output
