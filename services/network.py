@@ -127,6 +127,8 @@ def sign_up(kommune: str, name: str, email: str, *, consent: bool) -> Sent:
     email = email.strip().lower()
     if not EMAIL.match(email) or len(email) > 254:
         errors["email"] = "Skriv en gyldig e-mailadresse, fx navn@kommune.dk."
+    elif contains_cpr(email):  # an address is free text too
+        errors["email"] = CPR_MESSAGE
     if not consent:
         errors["samtykke"] = "Sæt kryds, hvis du vil tilmeldes: uden dit samtykke gemmer vi intet."
     with session_scope() as session:

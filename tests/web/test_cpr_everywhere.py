@@ -375,6 +375,12 @@ def _application_form(w: World, text: str) -> dict[str, Any]:
     return application_form(motivation=text)
 
 
+def _email_with(text: str) -> str:
+    """The CPR number as the local part of an address (only the characters an address may hold)."""
+    local = "".join(c for c in text if c.isascii() and (c.isalnum() or c in ".-")).strip(".-") or "x"
+    return f"{local}@kommune.example"
+
+
 def _upload(w: World, c: Any, csrf: str, text: str) -> Any:
     # pdf_with_text writes ASCII only: the CPR number in a line of its own, as a scan often has it.
     line = text.encode("ascii", "ignore").decode() or "x"
@@ -451,6 +457,16 @@ CASES: dict[str, Case] = {
         "anon",
         lambda w, t: {"kommune": "751", "navn": t, "email": "ny@kommune.example", "samtykke": "ja"},
     ),
+    "POST /netvaerk (e-mail)": _page(
+        "/netvaerk",
+        "anon",
+        lambda w, t: {
+            "kommune": "751",
+            "navn": "Fiktiv Leder",
+            "email": _email_with(t),
+            "samtykke": "ja",
+        },
+    ),
     "POST /netvaerk/moeder": _page(
         "/netvaerk/moeder",
         "consultant",
@@ -511,7 +527,7 @@ def test_every_route_refuses_a_cpr_number_and_stores_nothing() -> None:
     routes = post_routes()
     checked = []
     for route, case in sorted(CASES.items()):
-        if route not in routes:  # a part not in this build
+        if route.split(" (")[0] not in routes:  # a part not in this build
             continue
         who, csrf = case.prepare(world)
         before = row_counts()
