@@ -29,7 +29,8 @@ from typing import Any
 from core.cpr import mask_cpr
 
 MASK = "***"
-_secrets: set[str] = set()
+_secrets: tuple[str, ...] = ()
+"""Longest first, so a secret that contains another is masked whole."""
 _installed = False
 
 _URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@?#]*:)[^\s@/]+(?=@)")
@@ -57,14 +58,15 @@ _EMAIL = re.compile(
 
 def register_secret(value: str | None) -> None:
     """Mask `value` wherever it appears in a log line or error message from now on."""
-    if value and len(value) >= 6:
-        _secrets.add(value)
+    global _secrets
+    if value and len(value) >= 6 and value not in _secrets:
+        _secrets = tuple(sorted((*_secrets, value), key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     """`text` without secrets, link tokens, e-mail addresses and CPR numbers. Each pattern runs only
     when a cheap test says it could match: this runs for every log record."""
-    for secret in sorted(_secrets, key=len, reverse=True):
+    for secret in _secrets:
         if secret in text:
             text = text.replace(secret, MASK)
     if "@" in text:
