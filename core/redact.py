@@ -49,6 +49,10 @@ has no digit or capital in its last part and stays."""
 _HEADER_SECRET = re.compile(
     r"((?:authorization|x-api-key)[\"']?\s*[:=]\s*[\"']?(?:basic |bearer |token )?)[^\s\"',]+", re.IGNORECASE
 )
+IDS = re.compile(
+    r"(\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b|\b[0-9a-f]{24,}\b)"
+)
+"""UUIDs (Prefect's run ids) and long hex strings (uids, hashes), kept as they are."""
 _SIX_DIGITS = re.compile(r"\d\d[.-]?\d\d[.-]?\d\d")
 _COOKIE = re.compile(r"(\bsession=)[^;\s\"']+")
 _EMAIL = re.compile(
@@ -86,7 +90,10 @@ def redact(text: str) -> str:
     lowered = text.lower()
     if "authorization" in lowered or "api-key" in lowered:
         text = _HEADER_SECRET.sub(rf"\1{MASK}", text)
-    return mask_cpr(text) if _SIX_DIGITS.search(text) else text
+    if not _SIX_DIGITS.search(text):
+        return text
+    # Ten digits inside a run id or a hash are not a CPR number: masking them would only garble ids.
+    return "".join(part if i % 2 else mask_cpr(part) for i, part in enumerate(IDS.split(text)))
 
 
 def _redact_arg(value: Any) -> Any:

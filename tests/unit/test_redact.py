@@ -34,6 +34,8 @@ from core.links import make_task_token
             "***",
         ),
         ("+45 12 34 56 78, 2026-03-03 10:00, sag-07", "+45 12 34 56 78, 2026-03-03 10:00, sag-07", "***"),
+        ("run 904ef2bc-425b-4ff6-a06a-ab0101901234 ok", "run 904ef2bc-425b-4ff6-a06a-ab0101901234 ok", "XXX"),
+        ("uid c0ffee0101901234abcdef0123456789 ok", "uid c0ffee0101901234abcdef0123456789 ok", "XXX"),
     ],
 )
 def test_redact_masks_secrets_tokens_emails_and_cpr_numbers(text: str, kept: str, gone: str) -> None:
