@@ -131,9 +131,9 @@ def scanned_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[LogScan]:
         logger.setLevel(logging.DEBUG)
         if name == "" or not logger.propagate:
             logger.addHandler(collect)
-    for name, logger in list(logging.root.manager.loggerDict.items()):  # e.g. prefect.flow_runs
-        if isinstance(logger, logging.Logger) and not logger.propagate and not name.startswith("sqlalchemy"):
-            logger.addHandler(collect)
+    for name, known in list(logging.root.manager.loggerDict.items()):  # e.g. prefect.flow_runs
+        if isinstance(known, logging.Logger) and not known.propagate and not name.startswith("sqlalchemy"):
+            known.addHandler(collect)
     scan = LogScan(password, key)
     try:
         yield scan
@@ -141,9 +141,9 @@ def scanned_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[LogScan]:
         controller.stop()
         for logger, level in saved:
             logger.setLevel(level)
-        for logger in [logging.root, *logging.root.manager.loggerDict.values()]:
-            if isinstance(logger, logging.Logger) and collect in logger.handlers:
-                logger.removeHandler(collect)
+        for known in [logging.root, *logging.root.manager.loggerDict.values()]:
+            if isinstance(known, logging.Logger) and collect in known.handlers:
+                known.removeHandler(collect)
     scan.lines = collect.lines + _prefect_lines()
     assert mailbox.received, "the drive sent mail through the authenticating SMTP server"
     assert len(scan.lines) > 100, "the capture saw the drive's logs"
