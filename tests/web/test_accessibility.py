@@ -1,10 +1,12 @@
 """Accessibility (issue 15, WCAG 2.1 AA): axe-core, from the project's own node_modules (no CDN; put
 into every page by the test browser: Playwright's add_init_script with its path), runs in Debian's
 chromium on every page of the dashboard, the public ones included, and in their error
-states; any violation of the WCAG 2.0/2.1 A and AA rules fails. The pages come from the app's
-route table: a new page without parameters is checked as it is, a new page with parameters fails
-until `_pages` says how to fill it (and a route that is no page is named in NOT_PAGES). Each page
-is opened as its rule in the authorization matrix says: anonymous, consultant or admin.
+states; any violation of the WCAG 2.0/2.1 A and AA rules fails, and so does a page that does not
+reflow at 320 CSS px (1.4.10, which axe does not check; data tables and diagrams may be wider).
+The pages come from the app's route table: a new page without parameters is checked as it is, a
+new page with parameters fails until `_pages` says how to fill it (and a route that is no page is
+named in NOT_PAGES). Each page is opened as its rule in the authorization matrix says: anonymous,
+consultant or admin.
 
 Rows are laid out in the app database (no Prefect; the few calls to it are stubbed): a course of
 each programme (one on two tracks), tasks, meetings, contacts, mails, an evaluation sent and
@@ -262,11 +264,27 @@ def axe(page: Any, where: str) -> list[str]:
         " targets: v.nodes.map(n => n.target.join(' '))})))",
         WCAG,
     )
-    return [
+    found = [
         f"{where}: {v['id']} ({v['impact']}) {v['help']} at {', '.join(v['targets'][:6])}"
         + (f" and {len(v['targets']) - 6} more" if len(v["targets"]) > 6 else "")
         for v in result
     ]
+    return found + reflow(page, where)
+
+
+WIDE = """() => [...document.querySelectorAll('body *')]
+  .filter(e => !e.closest('table, svg, .bpmn-diagram') && e.getBoundingClientRect().right > innerWidth + 1)
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''))"""
+
+
+def reflow(page: Any, where: str) -> list[str]:
+    """WCAG 1.4.10 (axe cannot tell): at 320 CSS px nothing but a data table or a diagram is wider
+    than the window (no sideways scrolling to read text or use a form)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 320, "height": 640})
+    wide = page.evaluate(WIDE)
+    page.set_viewport_size(size)
+    return [f"{where}: reflow (serious) wider than 320 px at {', '.join(wide[:6])}"] if wide else []
 
 
 def test_every_page_and_its_error_states_pass_axe_wcag21_aa(
