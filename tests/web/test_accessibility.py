@@ -505,6 +505,9 @@ def test_forms_work_with_the_keyboard_alone(
     send(page)  # Enter in a field sends its form
     page.wait_for_url(re.compile(r"/oversigt$"))
     tab_to(page, "a.skip-link")  # logged in: the first Tab is the skip link again
+    tab_to(page, 'header a[href="/noegletal"]')  # through the menu on the dark bar, focus visible
+    send(page)
+    assert page.url.endswith("/noegletal") and page.locator("h1").inner_text().startswith("Nøgletal")
     context.close()
     print(f"\nkeyboard: 5 forms sent in {time.perf_counter() - started:.1f} s")
     assert not violations, "\n".join(violations)
