@@ -54,7 +54,7 @@ IDS = re.compile(
 )
 """UUIDs (Prefect's run ids) and long hex strings (uids, hashes), kept as they are."""
 _SIX_DIGITS = re.compile(r"\d\d[.-]?\d\d[.-]?\d\d")
-_COOKIE = re.compile(r"(\bsession=)[^;\s\"']+")
+_COOKIE = re.compile(r"(\b(?:forloeb_)?session=)[^;\s\"']+")
 _EMAIL = re.compile(
     r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b"
 )

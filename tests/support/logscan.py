@@ -6,7 +6,8 @@ apprise, uvicorn; SQLAlchemy is left to the code, which keeps its statement log 
 record as a handler would write it, and afterwards adds what the Prefect server recorded for the
 course and application flow runs of the test's database. It fails the test with the offending
 lines when one holds an e-mail address, a CPR number, or a secret in use: the SMTP password, the
-secret key, and every link token the drive made (from the outbox's mails and the evaluation links).
+secret key, a dashboard session cookie and an API token used while capturing, and every link token
+the drive made (from the outbox's mails and the evaluation links).
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ class _Collect(logging.Handler):
 class LogScan:
     password: str
     key: str
+    web_secrets: list[str] = field(default_factory=list)
+    """A dashboard session cookie and an API token used during the capture."""
     lines: list[str] = field(default_factory=list)
 
     def secrets_in_use(self) -> list[str]:
-        found = [self.password, self.key]
+        found = [self.password, self.key, *self.web_secrets]
         from sqlmodel import select
 
         from models.tables import EvaluationInvite, Notification
@@ -101,6 +104,22 @@ def _prefect_lines() -> list[str]:
     return [f"prefect-api {log.name} {log.message}" for log in logs]
 
 
+def _use_the_web() -> list[str]:
+    """Log in to the dashboard and call the API with a token (both logged at DEBUG like the rest):
+    the session cookie and the token are then secrets in use."""
+    from services import api_tokens
+    from tests.support.web import client, logged_in
+
+    web = logged_in("logscan", "Konsulent Logscan")
+    cookie = web.cookies.get("forloeb_session") or ""
+    assert cookie and web.get("/oversigt").status_code == 200
+    _row, token = api_tokens.create_token(
+        owner="logscan", name="logscan", scopes=[api_tokens.READ], expires_days=None, actor="logscan"
+    )
+    assert client().get("/api/courses", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    return [cookie, token]
+
+
 @contextmanager
 def scanned_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[LogScan]:
     password = "smtp-" + secrets.token_urlsafe(12)
@@ -134,7 +153,7 @@ def scanned_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[LogScan]:
     for name, known in list(logging.root.manager.loggerDict.items()):  # e.g. prefect.flow_runs
         if isinstance(known, logging.Logger) and not known.propagate and not name.startswith("sqlalchemy"):
             known.addHandler(collect)
-    scan = LogScan(password, key)
+    scan = LogScan(password, key, _use_the_web())
     try:
         yield scan
     finally:

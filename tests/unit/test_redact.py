@@ -25,6 +25,7 @@ from core.links import make_task_token
         ("Sagen 010190-1234 og 01.01.90 1234", "XXXXXX-XXXX og XXXXXX-XXXX", "1234"),
         ("Authorization: Bearer abcdef123456", "Authorization: Bearer ***", "abcdef123456"),
         ("Cookie: session=eyJhIjoxfQ.Zx1.abc; theme=dark", "session=***; theme=dark", "eyJhIjoxfQ"),
+        ("Cookie: forloeb_session=eyJhIjoxfQ.Zx1.abc", "forloeb_session=***", "eyJhIjoxfQ"),
         ("GET /evaluering/AbCdEfGhIjKlMnOpQrStUvWx HTTP/1.1", "/evaluering/*** HTTP/1.1", "AbCdEfGh"),
         ("token flb_abcdefgh1234567890abcdefghijk", "flb_abcdefgh…", "1234567890abc"),
         ("GET /netvaerk/oversigt 200", "/netvaerk/oversigt", "***"),
