@@ -81,7 +81,9 @@ def test_public_form_uploads_link_and_consultant_decision() -> None:
     assert any(
         r["programme"] == "overgreb" and r["used"] == 1 for r in api.get("/api/capacity", auth=auth).json()
     )
-    refused = api.post(f"/api/applications/{row.id}/decision", json={"decision": "reject"}, auth=auth)
+    refused = api.post(
+        f"/api/applications/{row.id}/decision", json={"decision": "reject", "reason": "minimum"}, auth=auth
+    )
     assert refused.status_code == 409 and refused.headers["content-type"].startswith(
         "application/problem+json"
     )
