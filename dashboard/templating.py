@@ -15,6 +15,7 @@ from core.clock import COPENHAGEN, as_utc, today
 from core.labels import label
 from core.settings import flow_run_url
 from dashboard.security import CSRF_FIELD, csrf_token
+from services.accounts import MIN_PASSWORD
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -60,6 +61,7 @@ templates.env.filters["input_tid"] = input_datetime
 templates.env.globals["query"] = query
 templates.env.globals["flow_run_url"] = flow_run_url
 templates.env.globals["csrf_field"] = CSRF_FIELD
+templates.env.globals["min_password"] = MIN_PASSWORD
 
 
 def render(
