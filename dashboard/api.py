@@ -24,6 +24,7 @@ from dashboard.api_schema import (
     problems,
 )
 from dashboard.deps import AdminCoursesWriter, AdminReader, CoursesWriter, Reader, TasksWriter, api_user
+from models.forms import VISIBLE
 from models.tables import AccessKind, AccessVia, CourseStatus, HumanTask
 from services import access_log, bpmn, courses, outbox_admin, programmes, read_model, recovery
 from services.read_model import UtcDatetime  # always with an offset (SQLite reads them naive)
@@ -113,7 +114,7 @@ class StartCourseIn(BaseModel):
     municipality: str = Field(
         min_length=1,
         max_length=100,
-        pattern=r"\S",
+        pattern=VISIBLE,
         description="Kommunens kode, navn eller en del af navnet, der kun passer på én kommune "
         "(flere: 422 med kandidaterne; ingen: 404).",
     )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from dashboard.access import api_reader
 from dashboard.api_schema import COMMON, NO_CPR, WRITE, IsoDate, JsonInt, ProgrammeKey, problems
 from dashboard.deps import ApplicationsWriter, Reader, api_user
+from models.forms import SPACE, VISIBLE
 from models.tables import AccessKind, AccessVia, ApplicationStatus
 from services import access_log, applications
 
@@ -79,7 +80,7 @@ class ApplicationDetailOut(BaseModel):
 
 DecisionConsultant = Annotated[
     str,
-    StringConstraints(max_length=200, pattern=r"^$|\S"),
+    StringConstraints(max_length=200, pattern=rf"^$|{VISIBLE}"),
     Field(description="The consultant who gets the course; empty: you. " + NO_CPR),
 ]
 StartDate = Annotated[
@@ -102,7 +103,7 @@ class DeferIn(BaseModel):
     slot: Annotated[
         str | None,
         Field(
-            pattern=r"^\s*[1-9][0-9]{3}(-[Hh][12])?\s*$",
+            pattern=rf"^[{SPACE}]*[1-9][0-9]{{3}}(-[Hh][12])?[{SPACE}]*$",
             description="A period of the programme's kind: 2027-H1 (half-years) or 2027 (years); "
             "another kind, or a period before today, is refused (422).",
         ),

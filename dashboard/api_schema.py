@@ -38,7 +38,7 @@ from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from core.errors import InvalidInput
-from models.forms import FORMS
+from models.forms import FORMS, VISIBLE
 from models.programmes import programme_keys
 
 PROBLEM_JSON = "application/problem+json"
@@ -119,10 +119,9 @@ ProgrammeKey = Annotated[str, AfterValidator(known_programme), _CatalogEnum]
 
 ConsultantName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200, pattern=r"\S"),
+    StringConstraints(min_length=1, max_length=200, pattern=VISIBLE),
     Field(
-        description="Konsulentens navn, som det står under Konsulenter (mindst ét tegn ud over mellemrum). "
-        + NO_CPR
+        description="Konsulentens navn, som det står under Konsulenter (mindst ét synligt tegn). " + NO_CPR
     ),
 ]
 

@@ -13,24 +13,38 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from core.cpr import CPR_MESSAGE as CPR_MESSAGE  # re-exported: the services' messages
 from core.cpr import any_contains_cpr
 
-# Patterns are checked on the stripped text; written with optional whitespace around them and
-# `\S` for "not blank", the JSON schema (the API's OpenAPI document) says exactly what is accepted.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=r"\S")]
+# Patterns are checked on the stripped text; written with optional space around them, the JSON
+# schema (the API's OpenAPI document) says exactly what is accepted. `\s` is not the same set in
+# pydantic's Rust regex, the schema's ECMA-262 and Python's `re` (U+0085, U+FEFF, U+001C-U+001F
+# differ), so space is spelled out: the union of the three, the same characters in every engine.
+SPACE = r"\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+VISIBLE = rf"[^{SPACE}\x00-\x1f\x7f-\x9f]"
+"""At least one character that is neither space nor a control character: "not blank"."""
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=VISIBLE)
+]
 ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=VISIBLE)
 ]
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"),
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=254,
+        pattern=rf"^[{SPACE}]*[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+[{SPACE}]*$",
+    ),
 ]
 MeetingLink = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-HTTPS_URL = re.compile(r"^https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$")
-HTTPS_URL_SCHEMA: dict[str, Any] = {"pattern": r"^\s*https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?\s*$"}
+_URL = rf"https://[^{SPACE}/?#]+\.[^{SPACE}/?#]+(?:[/?#][^{SPACE}]*)?"
+HTTPS_URL = re.compile(rf"^{_URL}$")
+HTTPS_URL_SCHEMA: dict[str, Any] = {"pattern": rf"^[{SPACE}]*{_URL}[{SPACE}]*$"}
 """`HTTPS_URL` for the JSON schema (the validator below gives the Danish message)."""
 CaseReference = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, to_lower=True, pattern=r"^\s*[A-Za-zÆØÅæøå]{1,10}-?[0-9]{1,4}\s*$"
+        strip_whitespace=True,
+        to_lower=True,
+        pattern=rf"^[{SPACE}]*[A-Za-zÆØÅæøå]{{1,10}}-?[0-9]{{1,4}}[{SPACE}]*$",
     ),
 ]
 MUST_BE_TRUE: dict[str, Any] = {"const": True}

@@ -4,15 +4,17 @@ problem+json, the links point at real operations. tests/web/test_api_schema.py r
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from core.errors import InvalidInput
 from dashboard.api_schema import api_operations, check_answer_types
 from models.examples import sample_answer
-from models.forms import FORMS
+from models.forms import FORMS, VISIBLE, Text
 from models.programmes import programme_keys
 from tests.support.web import PASSWORD, client, make_user
 
@@ -68,7 +70,23 @@ def test_every_form_schema_is_in_the_answer_body(document: dict[str, Any]) -> No
     # Rules the forms check, written into their schemas.
     assert schemas["DataindsamlingForm"]["properties"]["procedurer_modtaget"]["const"] is True
     assert len(schemas["ArbejdsgruppeForm"]["allOf"]) == 3
-    assert schemas["BehovsafklaringForm"]["properties"]["fokus"]["pattern"] == r"\S"
+    assert schemas["BehovsafklaringForm"]["properties"]["fokus"]["pattern"] == VISIBLE
+
+
+def test_not_blank_means_the_same_to_pydantic_and_to_a_python_regex() -> None:
+    """pydantic checks with Rust's regex, the document's reader with its own (schemathesis: Python's
+    `re`); their `\\s` differ (U+0085, U+FEFF, U+001C-U+001F), so VISIBLE spells space out. Every
+    character up to U+3100 and U+FEFF, alone: accepted by the form field exactly when the pattern
+    finds it."""
+    text = TypeAdapter(Text)
+    for code in [*range(0x3100), 0xFEFF]:
+        char = chr(code)
+        try:
+            text.validate_python(char)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert accepted == bool(re.search(VISIBLE, char)), hex(code)
 
 
 def test_every_error_is_a_declared_problem(document: dict[str, Any]) -> None:
