@@ -44,16 +44,22 @@ typecheck: install
 # tests, 30-40 s each) except the two-track one, to keep `make test` under 10 minutes on 2 cores.
 TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432
 
-# The two passes run at the same time: the tests mostly wait on servers (load ~1 on 2 cores while one
-# pass runs), so together they take little longer than the SQLite pass alone (12.5 -> ~9 min).
+# Three pytest processes at the same time: the integration tier on SQLite, the unit and web tiers
+# (browser, schemathesis, argon2: mostly CPU), and the integration tier on PostgreSQL. The integration
+# tiers mostly wait on their Prefect servers (load ~1 on 2 cores while one runs), so the three take
+# little longer than the longest alone (one process for all of SQLite took 11.5 min with this
+# session's tests, machine loaded). Each prints its output when all are done; any failing fails.
 test: install lint typecheck node
 	$(UV) run --frozen python -m devtools.testsetup
-	log=$$(mktemp); \
-	FORLOEB_TEST_POSTGRES=$(TEST_POSTGRES) $(UV) run --frozen pytest tests/integration -m "not full_drive" >$$log 2>&1 & pg=$$!; \
-	$(UV) run --frozen pytest; sqlite=$$?; \
-	wait $$pg; postgres=$$?; \
-	echo "--- the integration tier again, on PostgreSQL (ran at the same time) ---"; cat $$log; rm -f $$log; \
-	test $$sqlite -eq 0 && test $$postgres -eq 0
+	logs=$$(mktemp -d); \
+	FORLOEB_TEST_POSTGRES=$(TEST_POSTGRES) $(UV) run --frozen pytest tests/integration -m "not full_drive" >$$logs/postgres 2>&1 & pg=$$!; \
+	$(UV) run --frozen pytest tests/unit tests/web >$$logs/web 2>&1 & web=$$!; \
+	$(UV) run --frozen pytest tests/integration >$$logs/sqlite 2>&1; sqlite=$$?; \
+	wait $$web; webrc=$$?; wait $$pg; postgres=$$?; \
+	echo "--- unit and web tiers (SQLite) ---"; cat $$logs/web; \
+	echo "--- integration tier on SQLite ---"; cat $$logs/sqlite; \
+	echo "--- integration tier on PostgreSQL ---"; cat $$logs/postgres; rm -rf $$logs; \
+	test $$sqlite -eq 0 && test $$webrc -eq 0 && test $$postgres -eq 0
 
 # The unit tier alone: no Prefect server, no browser, no network (< 30 s).
 unit: install node
