@@ -475,8 +475,12 @@ def test_two_runners_two_dashboards_share_the_work_and_a_killed_runner_is_taken_
         repairs = connection.execute(
             text("SELECT course_id, actor, detail FROM auditevent WHERE action = 'reparation'")
         ).all()
-    assert [(c, detail.split(":")[0]) for c, _, detail in repairs] == [(ids["Aarhus"], "orphaned_run")]
-    assert repairs[0][1].startswith("runner ")
+    found = [(c, detail.split(":")[0]) for c, _, detail in repairs]
+    assert [r for r in found if r[1] == "orphaned_run"] == [(ids["Aarhus"], "orphaned_run")]
+    # Besides the take-over, only answers stored while the busy server refused the wake (the wake is
+    # best effort, see services.prefect_gateway) may have been delivered by the repair loop.
+    assert {kind for _, kind in found} <= {"orphaned_run", "answer_not_delivered"}, found
+    assert all(actor.startswith("runner ") for _, actor, _ in repairs)
 
     # One execution per start and per answer; Aarhus once more, the takeover. Never twice at once.
     completions = {"Aarhus": 3, "Odense": 2, "Aalborg": 2}
