@@ -46,11 +46,16 @@ def local_to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def local_date(value: datetime) -> date:
+    """A stored timestamp's Copenhagen date: the day people mean."""
+    return as_utc(value).astimezone(COPENHAGEN).date()
+
+
 def days_since(value: datetime | None, day: date) -> int | None:
     """Whole days from a stored timestamp's Copenhagen date to `day` (None for none)."""
     if value is None:
         return None
-    return (day - as_utc(value).astimezone(COPENHAGEN).date()).days
+    return (day - local_date(value)).days
 
 
 def format_local(value: datetime | None) -> str:

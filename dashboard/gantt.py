@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
-from core.clock import COPENHAGEN, as_utc
+from core.clock import local_date
 from models.tables import StageRun, StageStatus
 
 MONTHS = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
@@ -27,7 +27,7 @@ def _local(value: object) -> date | None:
     from datetime import datetime
 
     if isinstance(value, datetime):
-        return as_utc(value).astimezone(COPENHAGEN).date()
+        return local_date(value)
     return None
 
 

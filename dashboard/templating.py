@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from core.clock import COPENHAGEN, as_utc, today
+from core.clock import COPENHAGEN, as_utc, local_date, today
 from core.labels import label
 from core.settings import flow_run_url
 from dashboard.security import CSRF_FIELD, csrf_token
@@ -25,7 +25,7 @@ def fmt_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = as_utc(value).astimezone(COPENHAGEN).date()
+        value = local_date(value)
     return f"{value.day}.{value.month}.{value.year}"
 
 

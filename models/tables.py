@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, event, t
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from core.clock import COPENHAGEN, as_utc, now
+from core.clock import local_date, now
 
 
 def _ts(**kwargs: Any) -> Any:
@@ -164,10 +164,6 @@ class HumanTask(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False, default=now)
 
 
-def _local_day(value: datetime) -> date:
-    return as_utc(value).astimezone(COPENHAGEN).date()
-
-
 def stage_figures(
     status: StageStatus | str,
     planned_start: date,
@@ -177,14 +173,14 @@ def stage_figures(
 ) -> tuple[int | None, int, bool | None]:
     """(days taken, planned days, finished late) of a stage row, in Copenhagen dates."""
     done = status == StageStatus.DONE and actual_end is not None
-    end = _local_day(actual_end) if done and actual_end is not None else None
-    taken = (end - _local_day(actual_start)).days if end is not None and actual_start is not None else None
+    end = local_date(actual_end) if done and actual_end is not None else None
+    taken = (end - local_date(actual_start)).days if end is not None and actual_start is not None else None
     return taken, (planned_end - planned_start).days, (end > planned_end) if end is not None else None
 
 
 def task_figures(completed_at: datetime | None, due_date: date) -> bool | None:
     """Whether a task was completed (Copenhagen date) after its due date; None while open."""
-    return None if completed_at is None else _local_day(completed_at) > due_date
+    return None if completed_at is None else local_date(completed_at) > due_date
 
 
 @event.listens_for(StageRun, "before_insert")

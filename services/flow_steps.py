@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from core.clock import COPENHAGEN, as_utc, local_to_utc, now, today
+from core.clock import local_date, local_to_utc, now, today
 from core.db import session_scope
 from core.errors import NotFound
 from core.workdays import add_working_days, next_working_day, previous_working_day, revisit_date
@@ -228,7 +228,7 @@ def open_task(course_id: int, stage_key: str, key: str, round_no: int, meeting_k
             meeting = _meeting(session, course_id, meeting_key) if meeting_key else None
             if meeting is not None:
                 # Registering a meeting as held is due on the meeting's own day.
-                due = as_utc(meeting.planned_at).astimezone(COPENHAGEN).date()
+                due = local_date(meeting.planned_at)
             task = HumanTask(
                 course_id=course_id,
                 stage_key=stage_key,

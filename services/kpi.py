@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
-from core.clock import COPENHAGEN, as_utc, today
+from core.clock import COPENHAGEN, local_date, today
 from core.db import session_scope
 from core.errors import InvalidInput
 from models.programmes import find_programme, latest_version, programme_keys
@@ -509,7 +509,7 @@ def _months(
     )
     for at in session.exec(_where_programme(completed, programme)):
         if at is not None:
-            finished[_month_key(as_utc(at).astimezone(COPENHAGEN).date())] += 1
+            finished[_month_key(local_date(at))] += 1
     rows = []
     month = period.start.year * 12 + period.start.month - 1
     last = period.end.year * 12 + period.end.month - 1
@@ -652,7 +652,7 @@ def course_rows(programme: str | None = None, period: Period | None = None) -> l
                 start_date=start,
                 status=str(getattr(status, "value", status)),
                 current_stage=current_name,
-                completed_on=as_utc(completed).astimezone(COPENHAGEN).date() if completed else None,
+                completed_on=local_date(completed) if completed else None,
                 stages_done=done,
                 stages_on_time=on_time,
                 open_tasks=n_open,

@@ -36,7 +36,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, col, select
 
-from core.clock import COPENHAGEN, as_utc, now, today
+from core.clock import as_utc, local_date, now, today
 from core.db import get_engine
 from core.errors import InvalidInput
 from core.links import secret_key
@@ -160,17 +160,13 @@ def _scrub_text(text: str, names: set[str]) -> str:
 # --- retention ends --------------------------------------------------------------------------
 
 
-def _local_day(value: datetime) -> date:
-    return as_utc(value).astimezone(COPENHAGEN).date()
-
-
 def course_retention_end(course: Course) -> date | None:
     """The day a finished course's personal data goes: N months after it finished (the revisit,
     or its last stage). None while it runs."""
     if course.status not in (CourseStatus.COMPLETED, CourseStatus.CANCELLED):
         return None
     finished = course.completed_at or course.created_at
-    return add_months(_local_day(finished), get_settings().retention_course_months)
+    return add_months(local_date(finished), get_settings().retention_course_months)
 
 
 def application_retention_end(application: Application, last_event: datetime | None) -> date | None:
@@ -181,7 +177,7 @@ def application_retention_end(application: Application, last_event: datetime | N
         return None
     moments = [m for m in (last_event, application.decided_at, application.submitted_at) if m is not None]
     return add_months(
-        _local_day(max(as_utc(m) for m in moments)), get_settings().retention_application_months
+        local_date(max(as_utc(m) for m in moments)), get_settings().retention_application_months
     )
 
 
@@ -193,7 +189,7 @@ def course_retention_note(course: Course) -> str:
     """What the course page says about its personal data (Danish)."""
     months = get_settings().retention_course_months
     if course.purged_at is not None:
-        return f"slettet {_day_text(_local_day(course.purged_at))} (opbevaringstiden var udløbet)"
+        return f"slettet {_day_text(local_date(course.purged_at))} (opbevaringstiden var udløbet)"
     end = course_retention_end(course)
     if end is None:
         return f"slettes {months} måneder efter, at forløbet er afsluttet"
@@ -203,7 +199,7 @@ def course_retention_note(course: Course) -> str:
 def application_retention_note(application: Application) -> str:
     """What the application page says about its personal data (Danish)."""
     if application.purged_at is not None:
-        return f"slettet {_day_text(_local_day(application.purged_at))} (opbevaringstiden var udløbet)"
+        return f"slettet {_day_text(local_date(application.purged_at))} (opbevaringstiden var udløbet)"
     if application.status == ApplicationStatus.STARTED:
         return "slettes sammen med forløbet"
     with Session(get_engine()) as session:
